@@ -1,0 +1,320 @@
+"""The engine: pure functions from (claim, profile, selection, history) to findings.
+
+``iter_findings`` is the lazy core; ``check`` and ``check_many`` are eager wrappers that build
+:class:`~dsmt_rules.findings.Report` values. No clock reads, no I/O, no global mutable state: the
+same input, profile and history give the same findings, in the same order (catalog code order, then
+the order in which each rule meets the claim's lines).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from dsmt_rules.catalog import CATALOG, CODES
+from dsmt_rules.findings import Finding, Loc, Report, Severity
+from dsmt_rules.history import Ledger
+from dsmt_rules.models import Claim, HistoryEntry
+from dsmt_rules.profiles import Profile, load_profile
+from dsmt_rules.rules._base import Context, Rule
+from dsmt_rules.rules.document import InvalidDocument
+from dsmt_rules.selection import parse_severity_overrides, resolve_selection
+
+__all__ = [
+    "Problem",
+    "Record",
+    "Ruleset",
+    "check",
+    "check_many",
+    "check_records",
+    "invalid_document_report",
+    "iter_findings",
+    "ruleset",
+]
+
+ProfileLike = str | Path | Profile
+Selectors = Sequence[str] | None
+SeverityOverrides = Mapping[str, str | Severity] | Sequence[str] | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Active:
+    rule: Rule
+    severity: Severity
+    name: str
+    citation: str
+    carc_hint: str | None
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Ruleset:
+    """A compiled selection: the profile and the enabled rules with their effective severities.
+
+    Build one with :func:`ruleset` and pass it to :func:`check` in a hot loop to skip re-resolving
+    the selection (``check`` caches compiled rulesets anyway).
+    """
+
+    profile: Profile
+    enabled: frozenset[str]
+    severities: Mapping[str, Severity]
+    _with_lines: tuple[_Active, ...]
+    _without_lines: tuple[_Active, ...]
+
+    def severity_of(self, code: str) -> Severity:
+        """The effective severity of a rule under this profile and selection."""
+        return self.severities[code]
+
+
+def _compile(
+    profile: Profile,
+    select: tuple[str, ...] | None,
+    extend_select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    severity: tuple[str, ...],
+) -> Ruleset:
+    enabled = resolve_selection(CODES, select=select, extend_select=extend_select, ignore=ignore)
+    levels = {rule.code: rule.default_severity for rule in CATALOG}
+    levels.update(parse_severity_overrides(dict(profile.severity), CODES))
+    levels.update(parse_severity_overrides(list(severity), CODES))
+    with_lines: list[_Active] = []
+    without_lines: list[_Active] = []
+    for rule_cls in CATALOG:
+        if rule_cls.code not in enabled or rule_cls is InvalidDocument:
+            continue
+        active = _Active(
+            rule_cls(),
+            levels[rule_cls.code],
+            rule_cls.name,
+            rule_cls.citation,
+            rule_cls.carc_hint,
+            rule_cls.doc_url(),
+        )
+        (without_lines if rule_cls.runs_without_dsmt_lines else with_lines).append(active)
+    return Ruleset(profile, enabled, levels, tuple(with_lines), tuple(without_lines))
+
+
+@functools.lru_cache(maxsize=128)
+def _cached_ruleset(
+    profile: ProfileLike,
+    select: tuple[str, ...] | None,
+    extend_select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    severity: tuple[str, ...],
+) -> Ruleset:
+    return _compile(load_profile(profile), select, extend_select, ignore, severity)
+
+
+def _severity_items(severity: SeverityOverrides) -> tuple[str, ...]:
+    if not severity:
+        return ()
+    if isinstance(severity, Mapping):
+        return tuple(f"{k}={v}" for k, v in severity.items())
+    return tuple(severity)
+
+
+def ruleset(
+    *,
+    profile: ProfileLike = "medicare",
+    select: Selectors = None,
+    extend_select: Selectors = None,
+    ignore: Selectors = None,
+    severity: SeverityOverrides = None,
+) -> Ruleset:
+    """Compile a profile and a rule selection (ruff semantics) into a :class:`Ruleset`.
+
+    Raises:
+        ConfigError: unknown profile, selector matching no rule, or a bad severity override.
+    """
+    key_profile: ProfileLike = str(profile) if isinstance(profile, Path) else profile
+    return _cached_ruleset(
+        key_profile,
+        tuple(select) if select is not None else None,
+        tuple(extend_select or ()),
+        tuple(ignore or ()),
+        _severity_items(severity),
+    )
+
+
+def _resolve(
+    rules: Ruleset | None,
+    profile: ProfileLike,
+    select: Selectors,
+    extend_select: Selectors,
+    ignore: Selectors,
+    severity: SeverityOverrides,
+) -> Ruleset:
+    if rules is not None:
+        return rules
+    return ruleset(
+        profile=profile,
+        select=select,
+        extend_select=extend_select,
+        ignore=ignore,
+        severity=severity,
+    )
+
+
+def _findings(ctx: Context, active: Iterable[_Active], source: str | None) -> Iterator[Finding]:
+    for a in active:
+        message = a.rule.message
+        for v in a.rule.check(ctx):
+            yield Finding(
+                code=a.rule.code,
+                name=a.name,
+                severity=a.severity,
+                message=message.format_map(v.values),
+                loc=v.loc,
+                line_id=v.line_id,
+                source=source,
+                citation=a.citation,
+                carc_hint=a.carc_hint,
+                url=a.url,
+            )
+
+
+def _context(claim: Claim, rules: Ruleset, history: Iterable[HistoryEntry] | None) -> Context:
+    if history is None:
+        return Context(claim, rules.profile)
+    extra = tuple(history)
+
+    def factory(c: Claim, p: Profile) -> Ledger:
+        return Ledger.for_claim(c, p, history=extra)
+
+    return Context(claim, rules.profile, ledger_factory=factory)
+
+
+def iter_findings(
+    claim: Claim,
+    *,
+    profile: ProfileLike = "medicare",
+    history: Iterable[HistoryEntry] | None = None,
+    select: Selectors = None,
+    extend_select: Selectors = None,
+    ignore: Selectors = None,
+    severity: SeverityOverrides = None,
+    rules: Ruleset | None = None,
+    source: str | None = None,
+) -> Iterator[Finding]:
+    """Lazily yield the findings for one claim, in catalog code order.
+
+    ``history`` adds earlier services of the beneficiary to the claim's own ``history`` array.
+    ``rules`` (from :func:`ruleset`) replaces ``profile``/``select``/``ignore``/``severity``.
+    """
+    rs = _resolve(rules, profile, select, extend_select, ignore, severity)
+    ctx = _context(claim, rs, history)
+    active = rs._with_lines if ctx.dsmt_lines else rs._without_lines
+    return _findings(ctx, active, source)
+
+
+def check(
+    claim: Claim,
+    *,
+    profile: ProfileLike = "medicare",
+    history: Iterable[HistoryEntry] | None = None,
+    select: Selectors = None,
+    extend_select: Selectors = None,
+    ignore: Selectors = None,
+    severity: SeverityOverrides = None,
+    rules: Ruleset | None = None,
+    record: int | None = None,
+    source: str | None = None,
+) -> Report:
+    """Check one claim and return its :class:`Report` (status, findings)."""
+    rs = _resolve(rules, profile, select, extend_select, ignore, severity)
+    findings = tuple(iter_findings(claim, history=history, rules=rs, source=source))
+    return Report(claim_id=claim.claim_id, findings=findings, record=record)
+
+
+def check_many(
+    claims: Iterable[Claim],
+    *,
+    profile: ProfileLike = "medicare",
+    select: Selectors = None,
+    extend_select: Selectors = None,
+    ignore: Selectors = None,
+    severity: SeverityOverrides = None,
+    rules: Ruleset | None = None,
+) -> Iterator[Report]:
+    """Check claims one by one, yielding one report per claim in input order."""
+    rs = _resolve(rules, profile, select, extend_select, ignore, severity)
+    for claim in claims:
+        yield check(claim, rules=rs)
+
+
+# --- records: what adapters produce, including the ones that could not be read -------------------
+
+Problem = tuple[Loc, str]
+"""Where a document is unreadable (model location) and what is wrong, without the input value."""
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One input record as an adapter read it: a claim, or the problems that stopped it being one."""
+
+    position: int
+    """1-based: the line number in a JSON Lines file, the index in a JSON array, the CLM count in X12."""
+    claim: Claim | None
+    problems: tuple[Problem, ...] = ()
+    claim_id: str | None = None
+    """The claim id when it could be read even though the record is invalid."""
+    source: str | None = None
+
+
+def invalid_document_report(
+    *,
+    record: int,
+    problems: Sequence[Problem],
+    claim_id: str | None = None,
+    source: str | None = None,
+) -> Report:
+    """The report of a record that could not be read: one DS001 finding per problem.
+
+    DS001 is never deselected or downgraded: a record that cannot be read must not pass silently.
+    """
+    rule = InvalidDocument
+    findings = tuple(
+        Finding(
+            code=rule.code,
+            name=rule.name,
+            severity=rule.default_severity,
+            message=rule.message.format(
+                record=record, problem=problem, where=_where(loc) if loc else "the record"
+            ),
+            loc=loc,
+            line_id=None,
+            source=source,
+            citation=rule.citation,
+            carc_hint=rule.carc_hint,
+            url=rule.doc_url(),
+        )
+        for loc, problem in (problems or [((), "unreadable record")])
+    )
+    return Report(claim_id=claim_id, findings=findings, record=record)
+
+
+def _where(loc: Loc) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def check_records(
+    records: Iterable[Record],
+    *,
+    profile: ProfileLike = "medicare",
+    select: Selectors = None,
+    extend_select: Selectors = None,
+    ignore: Selectors = None,
+    severity: SeverityOverrides = None,
+    rules: Ruleset | None = None,
+) -> Iterator[Report]:
+    """One report per record, in input order; unreadable records get DS001 with their position."""
+    rs = _resolve(rules, profile, select, extend_select, ignore, severity)
+    for rec in records:
+        if rec.claim is None:
+            yield invalid_document_report(
+                record=rec.position, problems=rec.problems, claim_id=rec.claim_id, source=rec.source
+            )
+        else:
+            yield check(rec.claim, rules=rs, record=rec.position, source=rec.source)

@@ -1,0 +1,9 @@
+"""Rule families, one module each. The catalog (``dsmt_rules.catalog``) lists every rule explicitly.
+
+- ``document``: DS0xx, the record itself (DS001 invalid document, DS002 no DSMT lines)
+- ``coding``: DS1xx, units, time, group size, sessions, duplicates
+- ``provider``: DS2xx, accreditation, NPIs, instructors, RHC/FQHC
+- ``referral``: DS3xx, the order and the diagnoses
+- ``limits``: DS4xx, the initial and follow-up hour caps (beneficiary history)
+- ``setting``: DS5xx-DS6xx, MNT on the same day, place of service, bill type, telehealth
+"""
