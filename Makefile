@@ -28,7 +28,7 @@ test: $(TEST_STAMP)
 	$(BIN)/python -m ruff format --check .
 	$(BIN)/python -m mypy src
 	$(BIN)/python scripts/gen_rule_docs.py --check
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m "not slow"
 
 lint: $(TEST_STAMP)
 	$(BIN)/python -m ruff check .

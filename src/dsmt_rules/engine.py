@@ -8,10 +8,12 @@ the order in which each rule meets the claim's lines).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 
 from dsmt_rules.catalog import CATALOG, CODES
 from dsmt_rules.findings import Finding, Loc, Report, Severity
@@ -58,6 +60,8 @@ class Ruleset:
     """
 
     profile: Profile
+    mue: Mapping[str, int] | None
+    """MUE values by HCPCS code (rule DS109), or None when no MUE table is configured."""
     enabled: frozenset[str]
     severities: Mapping[str, Severity]
     _with_lines: tuple[_Active, ...]
@@ -93,7 +97,7 @@ def _compile(
             rule_cls.doc_url(),
         )
         (without_lines if rule_cls.runs_without_dsmt_lines else with_lines).append(active)
-    return Ruleset(profile, enabled, levels, tuple(with_lines), tuple(without_lines))
+    return Ruleset(profile, None, enabled, levels, tuple(with_lines), tuple(without_lines))
 
 
 @functools.lru_cache(maxsize=128)
@@ -122,20 +126,26 @@ def ruleset(
     extend_select: Selectors = None,
     ignore: Selectors = None,
     severity: SeverityOverrides = None,
+    mue: Mapping[str, int] | None = None,
 ) -> Ruleset:
     """Compile a profile and a rule selection (ruff semantics) into a :class:`Ruleset`.
+
+    ``mue`` maps HCPCS codes to Medically Unlikely Edit values (DS109 runs only when it is given).
 
     Raises:
         ConfigError: unknown profile, selector matching no rule, or a bad severity override.
     """
     key_profile: ProfileLike = str(profile) if isinstance(profile, Path) else profile
-    return _cached_ruleset(
+    compiled = _cached_ruleset(
         key_profile,
         tuple(select) if select is not None else None,
         tuple(extend_select or ()),
         tuple(ignore or ()),
         _severity_items(severity),
     )
+    if mue is None:
+        return compiled
+    return dataclasses.replace(compiled, mue=MappingProxyType(dict(mue)))
 
 
 def _resolve(
@@ -177,13 +187,13 @@ def _findings(ctx: Context, active: Iterable[_Active], source: str | None) -> It
 
 def _context(claim: Claim, rules: Ruleset, history: Iterable[HistoryEntry] | None) -> Context:
     if history is None:
-        return Context(claim, rules.profile)
+        return Context(claim, rules.profile, mue=rules.mue)
     extra = tuple(history)
 
     def factory(c: Claim, p: Profile) -> Ledger:
         return Ledger.for_claim(c, p, history=extra)
 
-    return Context(claim, rules.profile, ledger_factory=factory)
+    return Context(claim, rules.profile, ledger_factory=factory, mue=rules.mue)
 
 
 def iter_findings(
@@ -300,7 +310,7 @@ def _where(loc: Loc) -> str:
 
 
 def check_records(
-    records: Iterable[Record],
+    records: Iterable[Record] | Callable[[], Iterable[Record]],
     *,
     profile: ProfileLike = "medicare",
     select: Selectors = None,
@@ -309,9 +319,14 @@ def check_records(
     severity: SeverityOverrides = None,
     rules: Ruleset | None = None,
 ) -> Iterator[Report]:
-    """One report per record, in input order; unreadable records get DS001 with their position."""
+    """One report per record, in input order; unreadable records get DS001 with their position.
+
+    ``records`` is an iterable, or a function that returns a fresh iterable each time it is called
+    (so that a batch can be read twice: once for the beneficiaries' ledgers, once to check).
+    """
     rs = _resolve(rules, profile, select, extend_select, ignore, severity)
-    for rec in records:
+    source = records() if callable(records) else records
+    for rec in source:
         if rec.claim is None:
             yield invalid_document_report(
                 record=rec.position, problems=rec.problems, claim_id=rec.claim_id, source=rec.source

@@ -46,6 +46,7 @@ class Context:
         "_ledger_factory",
         "claim",
         "dsmt_lines",
+        "mue",
         "profile",
         "session_index",
         "sessions",
@@ -57,9 +58,12 @@ class Context:
         profile: Profile,
         *,
         ledger_factory: Any = None,
+        mue: Mapping[str, int] | None = None,
     ) -> None:
         self.claim = claim
         self.profile = profile
+        self.mue = mue
+        """Medically Unlikely Edit values by HCPCS code, when an MUE table is configured (DS109)."""
         dsmt = profile.dsmt_codes
         self.dsmt_lines: Sequence[tuple[int, ServiceLine]] = [
             (i, line) for i, line in enumerate(claim.lines) if line.hcpcs in dsmt
