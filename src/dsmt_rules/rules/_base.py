@@ -118,6 +118,8 @@ class Rule:
     """A merge patch (or raw document) that fixes the example and raises nothing."""
     example_companions: ClassVar[frozenset[str]] = frozenset()
     """Codes the failing example necessarily raises too (documented, e.g. DS102 implies DS103)."""
+    example_options: ClassVar[Mapping[str, object]] = {}
+    """Keyword options for :func:`dsmt_rules.engine.ruleset` that the examples need (DS109: ``mue``)."""
     runs_without_dsmt_lines: ClassVar[bool] = False
     """True only for rules that look at claims that have no DSMT line (DS002)."""
 

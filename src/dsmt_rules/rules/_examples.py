@@ -73,7 +73,7 @@ def apply_patch(target: Any, patch: Any) -> Any:
     """RFC 7396 JSON merge patch (returns a new value; the inputs are not changed)."""
     if not isinstance(patch, Mapping):
         return copy.deepcopy(patch)
-    result = dict(target) if isinstance(target, Mapping) else {}
+    result = copy.deepcopy(dict(target)) if isinstance(target, Mapping) else {}
     for key, value in patch.items():
         if value is None:
             result.pop(key, None)

@@ -1,9 +1,671 @@
-"""Rules of this family (see dsmt_rules.rules)."""
+"""DS1xx: coding. Units against time, group size against the code, session records, MUE, duplicates.
+
+Every rule here looks only at the claim's DSMT lines (``ctx.dsmt_lines``) and the sessions they link
+(``session_ids``); every number comes from the profile (``unit_minutes``, ``min_session_minutes``,
+``group_min``, ``group_max``, ``individual_code``, ``group_code``) or, for DS109, the MUE table.
+"""
 
 from __future__ import annotations
 
-from dsmt_rules.rules._base import Rule
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
-__all__ = ["RULES"]
+from dsmt_rules.findings import Severity
+from dsmt_rules.rules._base import Context, Rule, Violation, violation
 
-RULES: tuple[type[Rule], ...] = ()
+if TYPE_CHECKING:
+    from dsmt_rules.models import ServiceLine, Session
+
+__all__ = [
+    "RULES",
+    "DuplicateService",
+    "GroupTooLarge",
+    "GroupTooSmall",
+    "IndividualCodeForGroup",
+    "SessionDateMismatch",
+    "SessionRecordMissing",
+    "SessionTooShort",
+    "UnitsExceedMue",
+    "UnitsExceedTime",
+    "UnitsNotPositive",
+]
+
+_SESSION_ID = "S-20260202-AM"
+"""The base claim's session (rules/_examples.BASE_CLAIM)."""
+_INSTRUCTORS: list[dict[str, Any]] = [{"npi": "1952356107", "credentials": ["RN", "CDCES"]}]
+
+
+def _line(**changes: Any) -> dict[str, Any]:
+    """The base claim's G0109 line with some fields changed (for example patches)."""
+    line: dict[str, Any] = {
+        "line_id": "1",
+        "hcpcs": "G0109",
+        "modifiers": [],
+        "units": 2,
+        "service_date": "2026-02-02",
+        "place_of_service": "11",
+        "revenue_code": None,
+        "diagnosis_pointers": [1],
+        "rendering_npi": None,
+        "session_ids": [_SESSION_ID],
+    }
+    line.update(changes)
+    return line
+
+
+def _session(**changes: Any) -> dict[str, Any]:
+    """The base claim's session (60 minutes, group of 8) with some fields changed."""
+    session: dict[str, Any] = {
+        "session_id": _SESSION_ID,
+        "date": "2026-02-02",
+        "minutes": 60,
+        "format": "group",
+        "attendees": 8,
+        "delivery": "in_person",
+        "instructors": _INSTRUCTORS,
+    }
+    session.update(changes)
+    return session
+
+
+def _linked(ctx: Context, line: ServiceLine) -> list[tuple[int, Session]]:
+    """The sessions a line links that exist on the claim, each once (a line may repeat an id)."""
+    seen: set[int] = set()
+    found: list[tuple[int, Session]] = []
+    for j, session in ctx.linked_sessions(line):
+        if j not in seen:
+            seen.add(j)
+            found.append((j, session))
+    return found
+
+
+def _attendee_noun(count: int) -> str:
+    return "attendee" if count == 1 else "attendees"
+
+
+class UnitsNotPositive(Rule):
+    """A DSMT line billed with zero or negative units.
+
+    ## What it checks
+    That every G0108/G0109 line bills at least 1 unit. A unit is one increment of the profile's
+    `unit_minutes` (30 minutes under `medicare`) of training actually furnished.
+
+    ## Why it matters
+    G0108 and G0109 are billed "per 30 minutes": a line of 0 units bills no service, and a negative
+    count is not a charge at all. Payers reject such lines as invalid; they usually come from a
+    units field left empty or a reversal keyed as a new line.
+
+    ## References
+    HCPCS G0108 and G0109 descriptors ("per 30 minutes").
+    """
+
+    code = "DS101"
+    name = "units-not-positive"
+    default_severity = Severity.ERROR
+    message = (
+        "Line {line}: {code} billed with {units} units; bill at least 1 unit "
+        "(one per {unit_minutes} minutes of training furnished)."
+    )
+    citation = "HCPCS G0108/G0109 descriptors (per 30 minutes)"
+    carc_hint = "16"
+    needs = "line.units"
+    fix = "Bill one unit per full 30 minutes furnished, or remove the line."
+    example: ClassVar[dict[str, object]] = {"lines": [_line(units=0)]}
+    use_instead: ClassVar[dict[str, object]] = {"lines": [_line(units=2)]}
+
+    def check(self, ctx: Context) -> Iterator[Violation]:
+        for i, line in ctx.dsmt_lines:
+            if line.units < 1:
+                yield violation(
+                    ("lines", i, "units"),
+                    line.line_id,
+                    line=line.line_id,
+                    code=line.hcpcs,
+                    units=line.units,
+                    unit_minutes=ctx.profile.unit_minutes,
+                )
+
+
+class SessionTooShort(Rule):
+    """A session billed under DSMT that lasted less than 30 minutes.
+
+    ## What it checks
+    Every session linked from a G0108/G0109 line: its `minutes` must be at least the profile's
+    `min_session_minutes` (30 under `medicare`). Each short session is reported once, on the first
+    line that links it.
+
+    ## Why it matters
+    DSMT is billed in 30-minute increments of training actually furnished; a session shorter than
+    one increment is not billable. Billing it (or padding a line with it) is a common audit finding.
+
+    ## References
+    MBPM (Pub. 100-02) ch. 15 §300.3; Medicare.gov, "Diabetes self-management training".
+    """
+
+    code = "DS102"
+    name = "session-too-short"
+    default_severity = Severity.ERROR
+    message = (
+        "Line {line}: session {session} on {date} lasted {minutes} minutes; a session shorter "
+        "than {min_minutes} minutes is not billable (unlink it, or correct the recorded minutes)."
+    )
+    citation = "MBPM (Pub. 100-02) ch. 15 §300.3; Medicare.gov DSMT coverage"
+    carc_hint = "151"
+    needs = "session.minutes"
+    fix = "Do not bill sessions shorter than 30 minutes; bill only the sessions that qualify."
+    example: ClassVar[dict[str, object]] = {
+        "lines": [_line(units=2, session_ids=["S-20260202-AM", "S-20260202-PM"])],
+        "sessions": [
+            _session(minutes=20),
+            _session(session_id="S-20260202-PM", minutes=40),
+        ],
+    }
+    use_instead: ClassVar[dict[str, object]] = {
+        "lines": [_line(units=1, session_ids=["S-20260202-PM"])],
+        "sessions": [_session(session_id="S-20260202-PM", minutes=40)],
+    }
+
+    def check(self, ctx: Context) -> Iterator[Violation]:
+        shortest = ctx.profile.min_session_minutes
+        reported: set[int] = set()
+        for _, line in ctx.dsmt_lines:
+            for j, session in _linked(ctx, line):
+                if j in reported or session.minutes >= shortest:
+                    continue
+                reported.add(j)
+                yield violation(
+                    ("sessions", j, "minutes"),
+                    line.line_id,
+                    line=line.line_id,
+                    session=session.session_id,
+                    date=session.date.isoformat(),
+                    minutes=session.minutes,
+                    min_minutes=shortest,
+                )
+
+
+class UnitsExceedTime(Rule):
+    """More units billed than the linked sessions' minutes support.
+
+    ## What it checks
+    For every G0108/G0109 line with at least 1 unit that links at least one session on the claim:
+    units must not exceed floor(total minutes of the linked sessions / `unit_minutes`). Under
+    `medicare` 45 minutes support 1 unit and 60 minutes 2. A line that links no session on the claim
+    is left to DS107, a line of fewer than 1 unit to DS101.
+
+    ## Why it matters
+    Units are whole 30-minute increments actually furnished. Rounding 45 minutes up to 2 units, or
+    billing a whole course's units against one session, overbills the time on the attendance sheet:
+    the excess units are denied and the pattern invites an audit.
+
+    ## References
+    MBPM (Pub. 100-02) ch. 15 §300.3; HCPCS G0108/G0109 descriptors ("per 30 minutes").
+    """
+
+    code = "DS103"
+    name = "units-exceed-time"
+    default_severity = Severity.ERROR
+    message = (
+        "Line {line}: {units} units billed for {minutes} minutes of linked sessions; "
+        "{minutes} minutes support at most {supported} units of {unit_minutes} minutes "
+        "(reduce the units or link the line's other sessions)."
+    )
+    citation = "MBPM (Pub. 100-02) ch. 15 §300.3; HCPCS G0108/G0109 descriptors (per 30 minutes)"
+    carc_hint = "151"
+    needs = "line.units, sessions"
+    fix = "Bill floor(minutes / 30) units at most, or link every session the line covers."
+    example: ClassVar[dict[str, object]] = {"lines": [_line(units=3)]}
+    use_instead: ClassVar[dict[str, object]] = {"lines": [_line(units=2)]}
+
+    def check(self, ctx: Context) -> Iterator[Violation]:
+        unit = ctx.profile.unit_minutes
+        for i, line in ctx.dsmt_lines:
+            if line.units < 1:
+                continue
+            sessions = _linked(ctx, line)
+            if not sessions:
+                continue
+            minutes = sum(session.minutes for _, session in sessions)
+            supported = minutes // unit
+            if line.units > supported:
+                yield violation(
+                    ("lines", i, "units"),
+                    line.line_id,
+                    line=line.line_id,
+                    units=line.units,
+                    minutes=minutes,
+                    supported=supported,
+                    unit_minutes=unit,
+                )
+
+
+class GroupTooSmall(Rule):
+    """G0109 (group) billed for a session with fewer than 2 attendees.
+
+    ## What it checks
+    For every G0109 line (the profile's `group_code`), each linked session's `attendees` must be at
+    least the profile's `group_min` (2 under `medicare`). `attendees` counts everyone present. One
+    finding per line, for its first such session.
+
+    ## Why it matters
+    G0109 is a "group session (2 or more)". When only one person attended, the training furnished was
+    individual and the line must be billed as G0108, which counts against the beneficiary's
+    individual-training allowance.
+
+    ## References
+    HCPCS G0109 descriptor ("group session (2 or more)").
+    """
+
+    code = "DS104"
+    name = "group-too-small"
+    default_severity = Severity.ERROR
+    message = (
+        "Line {line}: {code} billed for a session with {attendees} {attendee_noun}; "
+        "a group needs at least {group_min} (bill {individual_code})."
+    )
+    citation = "HCPCS G0109 descriptor"
+    carc_hint = "16"
+    needs = "session.attendees"
+    fix = "Bill G0108 (individual) for a session with one attendee."
+    example: ClassVar[dict[str, object]] = {"sessions": [_session(attendees=1)]}
+    use_instead: ClassVar[dict[str, object]] = {
+        "lines": [_line(hcpcs="G0108")],
+        "sessions": [_session(attendees=1, format="individual")],
+    }
+
+    def check(self, ctx: Context) -> Iterator[Violation]:
+        profile = ctx.profile
+        for i, line in ctx.dsmt_lines:
+            if line.hcpcs != profile.group_code:
+                continue
+            small = [s for _, s in _linked(ctx, line) if s.attendees < profile.group_min]
+            if small:
+                yield violation(
+                    ("lines", i, "hcpcs"),
+                    line.line_id,
+                    line=line.line_id,
+                    code=line.hcpcs,
+                    attendees=small[0].attendees,
+                    attendee_noun=_attendee_noun(small[0].attendees),
+                    group_min=profile.group_min,
+                    individual_code=profile.individual_code,
+                )
+
+
+class GroupTooLarge(Rule):
+    """G0109 (group) billed for a session with more than 20 attendees.
+
+    ## What it checks
+    For every G0109 line (the profile's `group_code`), each linked session's `attendees` must be at
+    most the profile's `group_max` (20 under `medicare`; everyone present counts, Medicare or not).
+    One finding per line, pointing at its first such session.
+
+    ## Why it matters
+    Medicare covers group DSMT for groups of 2 to 20 people. A class of more than 20 is not a covered
+    group session: the line is denied, and an attendance count over the limit is an audit flag.
+
+    ## References
+    42 CFR 410.141(c); Medicare.gov, "Diabetes self-management training".
+    """
+
+    code = "DS105"
+    name = "group-too-large"
+    default_severity = Severity.ERROR
+    message = (
+        "Line {line}: {code} billed for session {session} with {attendees} attendees; "
+        "a DSMT group has at most {group_max} (a larger class is not a billable group session; "
+        "check the attendance count)."
+    )
+    citation = "42 CFR 410.141(c); Medicare.gov DSMT coverage"
+    carc_hint = "16"
+    needs = "session.attendees"
+    fix = "Teach groups of at most 20; bill only sessions whose attendance is within the limit."
+    example: ClassVar[dict[str, object]] = {"sessions": [_session(attendees=21)]}
+    use_instead: ClassVar[dict[str, object]] = {"sessions": [_session(attendees=20)]}
+
+    def check(self, ctx: Context) -> Iterator[Violation]:
+        profile = ctx.profile
+        for _, line in ctx.dsmt_lines:
+            if line.hcpcs != profile.group_code:
+                continue
+            for j, session in _linked(ctx, line):
+                if session.attendees > profile.group_max:
+                    yield violation(
+                        ("sessions", j, "attendees"),
+                        line.line_id,
+                        line=line.line_id,
+                        code=line.hcpcs,
+                        session=session.session_id,
+                        attendees=session.attendees,
+                        group_max=profile.group_max,
+                    )
+                    break
+
+
+class IndividualCodeForGroup(Rule):
+    """G0108 (individual) billed for a group session.
+
+    ## What it checks
+    For every G0108 line (the profile's `individual_code`), no linked session may have `group_min`
+    (2 under `medicare`) or more attendees. The attendance count decides, whatever the session's
+    recorded `format`: a class planned as a group that only one person attended is individual
+    training (and G0109 would raise DS104), while a session recorded as individual with several
+    people present was a group. One finding per line, for its first such session.
+
+    ## Why it matters
+    G0108 pays the individual rate and counts against the beneficiary's limited individual
+    allowance (1 hour of the initial 10 unless an exception is documented). Training given to a
+    group must be billed as G0109; billing it as individual overpays and is recouped on audit.
+
+    ## References
+    HCPCS G0108 and G0109 descriptors.
+    """
+
+    code = "DS106"
+    name = "individual-code-for-group"
+    default_severity = Severity.ERROR
+    message = (
+        "Line {line}: {code} (individual) billed for a session with {attendees} {attendee_noun} "
+        "(recorded as {format}); {group_min} or more people make a group (bill {group_code})."
+    )
+    citation = "HCPCS G0108/G0109 descriptors"
+    carc_hint = "16"
+    needs = "session.format/attendees"
+    fix = "Bill G0109 (group) for a session with 2 or more attendees."
+    example: ClassVar[dict[str, object]] = {"lines": [_line(hcpcs="G0108")]}
+    use_instead: ClassVar[dict[str, object]] = {"lines": [_line(hcpcs="G0109")]}
+
+    def check(self, ctx: Context) -> Iterator[Violation]:
+        profile = ctx.profile
+        for i, line in ctx.dsmt_lines:
+            if line.hcpcs != profile.individual_code:
+                continue
+            groups = [s for _, s in _linked(ctx, line) if s.attendees >= profile.group_min]
+            if groups:
+                yield violation(
+                    ("lines", i, "hcpcs"),
+                    line.line_id,
+                    line=line.line_id,
+                    code=line.hcpcs,
+                    attendees=groups[0].attendees,
+                    attendee_noun=_attendee_noun(groups[0].attendees),
+                    format=groups[0].format.value,
+                    group_min=profile.group_min,
+                    group_code=profile.group_code,
+                )
+
+
+class SessionRecordMissing(Rule):
+    """A DSMT line without its session record.
+
+    ## What it checks
+    That every G0108/G0109 line links at least one session (`session_ids`) and that every session
+    it links is in the claim's `sessions`. One finding per line: either no session is linked, or
+    some linked ids are not on the claim (the message counts and names them).
+
+    ## Why it matters
+    The session record (the program's attendance sheet) is what shows how long the training lasted,
+    how many people attended and who taught it. Without it DS102-DS106, DS108 and the instructor
+    rule cannot verify the line, and an auditor asks for exactly this record. The finding is a
+    warning: the claim may be right, but it cannot be shown to be.
+
+    ## References
+    MBPM (Pub. 100-02) ch. 15 §300 (attendance records of the accredited program).
+    """
+
+    code = "DS107"
+    name = "session-record-missing"
+    default_severity = Severity.WARNING
+    message = (
+        "Line {line}: {code} has {problem}; time, group size and instructors cannot be verified "
+        "without the attendance-sheet session (add it to sessions and link it in session_ids)."
+    )
+    citation = "MBPM (Pub. 100-02) ch. 15 §300"
+    carc_hint = "16"
+    needs = "line.session_ids"
+    fix = "Send the session record (date, minutes, format, attendees, instructors) with the line."
+    example: ClassVar[dict[str, object]] = {"lines": [_line(session_ids=[])]}
+    use_instead: ClassVar[dict[str, object]] = {"lines": [_line(session_ids=[_SESSION_ID])]}
+
+    def check(self, ctx: Context) -> Iterator[Violation]:
+        for i, line in ctx.dsmt_lines:
+            linked = list(dict.fromkeys(line.session_ids))
+            missing = [sid for sid in linked if sid not in ctx.sessions]
+            if not linked:
+                problem = "no linked session record"
+            elif missing:
+                problem = (
+                    f"{len(missing)} of {len(linked)} linked session record(s) missing from the "
+                    f"claim ({', '.join(missing)})"
+                )
+            else:
+                continue
+            yield violation(
+                ("lines", i, "session_ids"),
+                line.line_id,
+                line=line.line_id,
+                code=line.hcpcs,
+                problem=problem,
+            )
+
+
+class SessionDateMismatch(Rule):
+    """A line's date of service differs from the date of a session it bills.
+
+    ## What it checks
+    For every G0108/G0109 line, each linked session's `date` must equal the line's `service_date`.
+    One finding per line and mismatching session (the message gives both dates).
+
+    ## Why it matters
+    The date of service is the date the training was furnished, as recorded on the attendance sheet.
+    A mismatch means the line bills a session on the wrong date (or one line bills sessions of
+    several dates): the yearly and 12-month limits, the referral date and the accreditation period
+    are then checked against the wrong day, and an audit finds the records do not match.
+
+    ## References
+    Claim integrity: sessions are dated on the attendance sheet, and a line's date of service is the
+    date the session took place (one line per date of service).
+    """
+
+    code = "DS108"
+    name = "session-date-mismatch"
+    default_severity = Severity.ERROR
+    message = (
+        "Line {line}: date of service {service_date} but linked session {session} is dated "
+        "{session_date}; bill each session on a line dated the day it took place."
+    )
+    citation = "claim integrity (sessions are dated on the attendance sheet)"
+    carc_hint = "16"
+    needs = "session.date, line.service_date"
+    fix = "Correct the line's date of service, or split the line by session date."
+    example: ClassVar[dict[str, object]] = {"sessions": [_session(date="2026-02-03")]}
+    use_instead: ClassVar[dict[str, object]] = {
+        "lines": [_line(service_date="2026-02-03")],
+        "sessions": [_session(date="2026-02-03")],
+    }
+
+    def check(self, ctx: Context) -> Iterator[Violation]:
+        for i, line in ctx.dsmt_lines:
+            for _, session in _linked(ctx, line):
+                if session.date != line.service_date:
+                    yield violation(
+                        ("lines", i, "service_date"),
+                        line.line_id,
+                        line=line.line_id,
+                        service_date=line.service_date.isoformat(),
+                        session=session.session_id,
+                        session_date=session.date.isoformat(),
+                    )
+
+
+class UnitsExceedMue(Rule):
+    """More units of one code on one date of service than the configured MUE allows.
+
+    ## What it checks
+    Only when an MUE table is configured (`ruleset(mue=...)`, `--mue-file`) and it has a value for
+    the line's code: the units of that code on one date of service, summed over the claim's lines in
+    order, must not exceed the MUE value. The line whose units cross the value carries the finding
+    and says how many of its units are over; any later line of the same code and date is over by
+    all its units. Lines of fewer than 1 unit (DS101) are not counted.
+
+    ## Why it matters
+    Medically Unlikely Edits are CMS's per-day unit ceilings for a code. Units over the MUE are
+    denied automatically (line or date-of-service edit) and can only be recovered on appeal with
+    records; splitting them over several lines does not help, since the units are summed.
+
+    ## References
+    CMS National Correct Coding Initiative (NCCI), Medically Unlikely Edits (quarterly MUE tables).
+    No MUE values are built in: load the CMS file.
+    """
+
+    code = "DS109"
+    name = "units-exceed-mue"
+    default_severity = Severity.ERROR
+    message = (
+        "Line {line}: {units} units of {code} on {service_date} bring this claim's total for the "
+        "date to {total} against an MUE of {mue}: {over} unit(s) over "
+        "(bill at most {mue} units of {code} per date of service)."
+    )
+    citation = "NCCI MUE (CMS Medically Unlikely Edits)"
+    carc_hint = "151"
+    needs = "MUE table"
+    fix = "Bill no more units per code and date of service than the MUE value."
+    example_options: ClassVar[dict[str, object]] = {"mue": {"G0109": 2}}
+    example: ClassVar[dict[str, object]] = {
+        "lines": [_line(units=3)],
+        "sessions": [_session(minutes=90)],
+    }
+    use_instead: ClassVar[dict[str, object]] = {
+        "lines": [_line(units=2)],
+        "sessions": [_session(minutes=90)],
+    }
+
+    def check(self, ctx: Context) -> Iterator[Violation]:
+        table: Mapping[str, int] | None = ctx.mue
+        if table is None:
+            return
+        totals: dict[tuple[str, object], int] = {}
+        for i, line in ctx.dsmt_lines:
+            limit = table.get(line.hcpcs)
+            if limit is None or line.units < 1:
+                continue
+            key = (line.hcpcs, line.service_date)
+            before = totals.get(key, 0)
+            after = before + line.units
+            totals[key] = after
+            if after > limit:
+                yield violation(
+                    ("lines", i, "units"),
+                    line.line_id,
+                    line=line.line_id,
+                    units=line.units,
+                    code=line.hcpcs,
+                    service_date=line.service_date.isoformat(),
+                    total=after,
+                    mue=limit,
+                    over=after - max(before, limit),
+                )
+
+
+class _Duplicate(NamedTuple):
+    """A later line that bills a service an earlier one already bills."""
+
+    position: int
+    """The line's index in ``claim.lines``."""
+    line: ServiceLine
+    service: str
+    """What is billed twice: ``for session S-1``, or ``on 2026-02-02 with no session linked``."""
+    duplicate_of: str
+    """Where it was billed first, e.g. ``line 1 of this claim``."""
+
+
+def _duplicates_within_claim(ctx: Context) -> Iterator[_Duplicate]:
+    """Later DSMT lines of this claim that repeat an earlier line's code and session.
+
+    Two lines are the same service when they have the same code and link the same session id, or,
+    when neither links a session, the same code and date of service. Each later line is reported
+    once, against the first line it repeats.
+    """
+    first: dict[tuple[str, str, str], ServiceLine] = {}
+    for i, line in ctx.dsmt_lines:
+        session_ids = list(dict.fromkeys(line.session_ids))
+        if session_ids:
+            keys = [(line.hcpcs, "session", sid) for sid in session_ids]
+        else:
+            keys = [(line.hcpcs, "date", line.service_date.isoformat())]
+        found: _Duplicate | None = None
+        for key in keys:
+            earlier = first.setdefault(key, line)
+            if earlier is not line and found is None:
+                _, kind, value = key
+                service = (
+                    f"for session {value}"
+                    if kind == "session"
+                    else f"on {value} with no session linked"
+                )
+                found = _Duplicate(i, line, service, f"line {earlier.line_id} of this claim")
+        if found is not None:
+            yield found
+
+
+class DuplicateService(Rule):
+    """The same DSMT service billed twice.
+
+    ## What it checks
+    Within the claim: two G0108/G0109 lines with the same code that link the same session, or, when
+    neither line links a session, have the same code and date of service. The later line carries
+    the finding.
+
+    ## Why it matters
+    One session of training is one service: billing it on two lines (a resubmitted line, a copied
+    line, two staff members billing the same class) is a duplicate payment. Payers deny the second
+    line as a duplicate, and repeated duplicates are a compliance problem.
+
+    ## References
+    Claim integrity: one claim line per service furnished (CARC 18, exact duplicate claim/service).
+    """
+
+    code = "DS110"
+    name = "duplicate-service"
+    default_severity = Severity.ERROR
+    message = (
+        "Line {line}: {code} {service} is already billed on {duplicate_of}; "
+        "bill each service once (remove the duplicate line)."
+    )
+    citation = "claim integrity (one claim line per service furnished)"
+    carc_hint = "18"
+    needs = "lines, history"
+    fix = "Remove the duplicate line, or link it to the session it actually bills."
+    example: ClassVar[dict[str, object]] = {"lines": [_line(line_id="1"), _line(line_id="2")]}
+    use_instead: ClassVar[dict[str, object]] = {
+        "lines": [
+            _line(line_id="1"),
+            _line(line_id="2", session_ids=["S-20260202-PM"]),
+        ],
+        "sessions": [_session(), _session(session_id="S-20260202-PM")],
+    }
+
+    def check(self, ctx: Context) -> Iterator[Violation]:
+        for dup in _duplicates_within_claim(ctx):
+            yield violation(
+                ("lines", dup.position),
+                dup.line.line_id,
+                line=dup.line.line_id,
+                code=dup.line.hcpcs,
+                service=dup.service,
+                duplicate_of=dup.duplicate_of,
+            )
+
+
+RULES: tuple[type[Rule], ...] = (
+    UnitsNotPositive,
+    SessionTooShort,
+    UnitsExceedTime,
+    GroupTooSmall,
+    GroupTooLarge,
+    IndividualCodeForGroup,
+    SessionRecordMissing,
+    SessionDateMismatch,
+    UnitsExceedMue,
+    DuplicateService,
+)

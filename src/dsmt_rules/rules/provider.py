@@ -1,9 +1,479 @@
-"""Rules of this family (see dsmt_rules.rules)."""
+"""DS2xx: the billing provider: accreditation, NPIs, instructors, RHC and FQHC billing."""
 
 from __future__ import annotations
 
-from dsmt_rules.rules._base import Rule
+import re
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, ClassVar
 
-__all__ = ["RULES"]
+from dsmt_rules.findings import Loc, Severity
+from dsmt_rules.models import Entity
+from dsmt_rules.rules._base import Context, Rule, Violation, violation
 
-RULES: tuple[type[Rule], ...] = ()
+if TYPE_CHECKING:
+    from dsmt_rules.models import Accreditation
+
+__all__ = [
+    "RULES",
+    "AccreditationLapsed",
+    "FqhcGroupNotAVisit",
+    "InvalidNpi",
+    "NoQualifiedInstructor",
+    "ProgramNotAccredited",
+    "RhcNotBillable",
+    "npi_is_valid",
+]
+
+_TEN_DIGITS = re.compile(r"[0-9]{10}")
+_NPI_PREFIX = "80840"
+"""The ISO 7812 issuer prefix that the NPI check digit is computed with (CMS NPI standard)."""
+
+
+def npi_is_valid(npi: str) -> bool:
+    """Whether ``npi`` is 10 ASCII digits whose last digit is the Luhn check digit over ``80840`` + NPI.
+
+    >>> npi_is_valid("1234567893"), npi_is_valid("1234567890"), npi_is_valid("123456789")
+    (True, False, False)
+    """
+    if not _TEN_DIGITS.fullmatch(npi):
+        return False
+    total = 0
+    for position, char in enumerate(reversed(_NPI_PREFIX + npi)):
+        digit = int(char)
+        if position % 2 == 1:
+            digit *= 2
+            if digit > 9:
+                digit -= 9
+        total += digit
+    return total % 10 == 0
+
+
+def _bill_type(type_of_bill: str) -> str:
+    """The bill-type digits of a type of bill: facility type and bill classification.
+
+    A 4-digit UB-04 type of bill starts with a ``0`` that carries no meaning (``"0131"`` is ``"131"``);
+    the first two remaining digits are the bill type (``"131"`` -> ``"13"``, ``"0711"`` -> ``"71"``).
+    Shared by DS205, DS206 and DS602.
+    """
+    if len(type_of_bill) == 4 and type_of_bill.startswith("0"):
+        type_of_bill = type_of_bill[1:]
+    return type_of_bill[:2]
+
+
+def _claim_bill_type(ctx: Context) -> str | None:
+    """The claim's bill-type digits, or None when the claim has no type of bill."""
+    tob = ctx.claim.type_of_bill
+    return None if tob is None else _bill_type(tob)
+
+
+def _approved_accreditation(ctx: Context) -> Accreditation | None:
+    """The accreditation on file when an approved organization granted it, else None."""
+    accreditation = ctx.claim.billing_provider.accreditation
+    if accreditation is None:
+        return None
+    approved = {org.strip().upper() for org in ctx.profile.accrediting_organizations}
+    if accreditation.organization.strip().upper() not in approved:
+        return None
+    return accreditation
+
+
+class ProgramNotAccredited(Rule):
+    """No accreditation by an approved organization is on file for the DSMT program.
+
+    ## What it checks
+    That the billing provider has an accreditation on file (`billing_provider.accreditation`) and
+    that the accrediting organization is one the profile approves (`accrediting_organizations`:
+    ADA or ADCES, formerly AADE, under the `medicare` profile; compared without regard to case).
+    One finding per claim. An accreditation by an unapproved organization is reported here, not
+    by DS202.
+
+    ## Why it matters
+    Medicare pays for DSMT only when the entity's program is accredited by a CMS-approved
+    organization. A claim from an unaccredited program is denied; the accreditation certificate is
+    also the first thing an auditor asks for.
+
+    ## References
+    42 CFR 410.141(e), 410.142; MBPM (Pub. 100-02) ch. 15 §300.2 (Medicare Benefit Policy Manual).
+    """
+
+    code = "DS201"
+    name = "program-not-accredited"
+    default_severity = Severity.ERROR
+    message = (
+        "The billing provider's DSMT program has {problem}; DSMT is payable only for a program "
+        "accredited by an approved organization ({approved}). Put the accreditation on file or "
+        "hold the claim."
+    )
+    citation = "42 CFR 410.141(e), 410.142; MBPM (Pub. 100-02) ch. 15 §300.2"
+    carc_hint = "B7"
+    needs = "billing_provider.accreditation"
+    fix = "Record the program's ADA or ADCES accreditation (organization and dates) for the billing provider."
+    example: ClassVar[dict[str, object]] = {"billing_provider": {"accreditation": None}}
+    use_instead: ClassVar[dict[str, object]] = {
+        "billing_provider": {
+            "accreditation": {
+                "organization": "ADA",
+                "effective": "2025-06-01",
+                "expires": "2029-06-01",
+            }
+        }
+    }
+
+    def check(self, ctx: Context) -> Iterator[Violation]:
+        accreditation = ctx.claim.billing_provider.accreditation
+        if accreditation is not None and _approved_accreditation(ctx) is not None:
+            return
+        problem = (
+            "no accreditation on file"
+            if accreditation is None
+            else "an accreditation from an organization that is not approved"
+        )
+        approved = ", ".join(sorted(ctx.profile.accrediting_organizations))
+        yield violation(
+            ("billing_provider", "accreditation"), None, problem=problem, approved=approved
+        )
+
+
+class AccreditationLapsed(Rule):
+    """A date of service falls outside the program's accreditation dates.
+
+    ## What it checks
+    When an approved accreditation is on file (see DS201), every DSMT line's date of service must
+    fall between the accreditation's `effective` and `expires` dates, both included. An accreditation
+    without `expires` is open-ended. One finding per line outside the dates.
+
+    ## Why it matters
+    The program must be accredited on the date the training is furnished: sessions held before the
+    accreditation starts, or after it lapses, are not covered even when the program is accredited
+    today (or was accredited earlier).
+
+    ## References
+    42 CFR 410.141(e).
+    """
+
+    code = "DS202"
+    name = "accreditation-lapsed"
+    default_severity = Severity.ERROR
+    message = (
+        "Line {line}: date of service {date} is outside the program's accreditation (effective "
+        "{effective}, {expires}); DSMT is covered only while the program is accredited. Correct "
+        "the accreditation dates or do not bill the line."
+    )
+    citation = "42 CFR 410.141(e)"
+    carc_hint = "B7"
+    needs = "accreditation dates"
+    fix = "Bill only sessions furnished while the accreditation was in force."
+    example: ClassVar[dict[str, object]] = {
+        "billing_provider": {"accreditation": {"effective": "2022-01-01", "expires": "2026-01-01"}}
+    }
+    use_instead: ClassVar[dict[str, object]] = {
+        "billing_provider": {"accreditation": {"effective": "2026-01-01", "expires": "2030-01-01"}}
+    }
+
+    def check(self, ctx: Context) -> Iterator[Violation]:
+        accreditation = _approved_accreditation(ctx)
+        if accreditation is None:
+            return
+        effective, expires = accreditation.effective, accreditation.expires
+        for i, line in ctx.dsmt_lines:
+            day = line.service_date
+            if day < effective or (expires is not None and day > expires):
+                yield violation(
+                    ("lines", i, "service_date"),
+                    line.line_id,
+                    line=line.line_id,
+                    date=day.isoformat(),
+                    effective=effective.isoformat(),
+                    expires="open-ended" if expires is None else f"expires {expires.isoformat()}",
+                )
+
+
+class InvalidNpi(Rule):
+    """An NPI on the claim is not a valid National Provider Identifier.
+
+    ## What it checks
+    Every NPI the claim carries: the billing provider's, the referring practitioner's, each line's
+    rendering NPI and each instructor's NPI (those that are present). An NPI is 10 digits and its
+    last digit is a Luhn check digit computed over the digits prefixed with `80840`. One finding
+    per invalid NPI; the message names the field, never the NPI itself.
+
+    ## Why it matters
+    A claim with an invalid billing, rendering or referring NPI is returned as unprocessable
+    before any coverage decision. Instructor NPIs back the credentials an audit checks.
+
+    ## References
+    CMS NPI standard (Luhn check digit with prefix 80840): 10 digits, the last a check digit.
+    """
+
+    code = "DS203"
+    name = "invalid-npi"
+    default_severity = Severity.ERROR
+    message = "Invalid NPI in {field}: {problem}. Correct it (NPPES lists every provider's NPI)."
+    citation = "CMS NPI standard (Luhn check digit with prefix 80840)"
+    carc_hint = "16"
+    needs = "any NPI"
+    fix = "Look the provider up in NPPES and copy the NPI exactly."
+    example: ClassVar[dict[str, object]] = {"billing_provider": {"npi": "1234567890"}}
+    use_instead: ClassVar[dict[str, object]] = {"billing_provider": {"npi": "1234567893"}}
+
+    def check(self, ctx: Context) -> Iterator[Violation]:
+        for loc, line_id, field, npi in _npis(ctx):
+            if npi_is_valid(npi):
+                continue
+            problem = (
+                "its check digit is wrong (Luhn with prefix 80840)"
+                if _TEN_DIGITS.fullmatch(npi)
+                else "it is not 10 digits"
+            )
+            yield violation(loc, line_id, field=field, problem=problem)
+
+
+def _npis(ctx: Context) -> Iterator[tuple[Loc, str | None, str, str]]:
+    """Every NPI on the claim, in document order: (loc, line id, field label, NPI)."""
+    claim = ctx.claim
+    yield ("billing_provider", "npi"), None, "billing_provider.npi", claim.billing_provider.npi
+    if claim.referral is not None and claim.referral.practitioner_npi is not None:
+        yield (
+            ("referral", "practitioner_npi"),
+            None,
+            "referral.practitioner_npi",
+            claim.referral.practitioner_npi,
+        )
+    for i, line in enumerate(claim.lines):
+        if line.rendering_npi is not None:
+            label = f"rendering_npi of line {line.line_id}"
+            yield ("lines", i, "rendering_npi"), line.line_id, label, line.rendering_npi
+    for s, session in enumerate(claim.sessions):
+        for j, instructor in enumerate(session.instructors or ()):
+            if instructor.npi is not None:
+                label = f"npi of instructor {j + 1} of the session on {session.date.isoformat()}"
+                yield ("sessions", s, "instructors", j, "npi"), None, label, instructor.npi
+
+
+class NoQualifiedInstructor(Rule):
+    """No instructor of a billed session holds a qualifying credential.
+
+    ## What it checks
+    For each session linked by a DSMT line whose instructor roster is known (`instructors` is a
+    list), that at least one instructor holds a credential the profile qualifies
+    (`qualified_credentials`: RN, RD/RDN, pharmacist, CDCES/CDE or BC-ADM under `medicare`). An empty
+    roster is a finding; an unknown roster (`instructors` null) is not checked. One finding per
+    session, on the first DSMT line that links it.
+
+    ## Why it matters
+    Accreditation standards require DSMT to be taught by licensed, qualified staff: at least one
+    registered nurse, registered dietitian or pharmacist, or a certified diabetes educator. Training
+    delivered only by other staff does not meet the standards the payment depends on.
+
+    ## References
+    42 CFR 410.144; DSMT accreditation standards (ADA, ADCES).
+    """
+
+    code = "DS204"
+    name = "no-qualified-instructor"
+    default_severity = Severity.ERROR
+    message = (
+        "Line {line}: the session on {date} lists {roster}, none with a qualifying credential "
+        "({credentials}); a qualified instructor must teach the session."
+    )
+    citation = "42 CFR 410.144; DSMT accreditation standards"
+    carc_hint = "185"
+    needs = "session.instructors"
+    fix = (
+        "Record the qualified instructor (RN, RD/RDN, pharmacist, CDCES/CDE or BC-ADM) who taught."
+    )
+    example: ClassVar[dict[str, object]] = {
+        "sessions": [
+            {
+                "session_id": "S-20260202-AM",
+                "date": "2026-02-02",
+                "minutes": 60,
+                "format": "group",
+                "attendees": 8,
+                "delivery": "in_person",
+                "instructors": [{"npi": "1952356107", "credentials": ["LPN"]}],
+            }
+        ]
+    }
+    use_instead: ClassVar[dict[str, object]] = {
+        "sessions": [
+            {
+                "session_id": "S-20260202-AM",
+                "date": "2026-02-02",
+                "minutes": 60,
+                "format": "group",
+                "attendees": 8,
+                "delivery": "in_person",
+                "instructors": [{"npi": "1952356107", "credentials": ["LPN", "RD"]}],
+            }
+        ]
+    }
+
+    def check(self, ctx: Context) -> Iterator[Violation]:
+        qualified = ctx.profile.qualified_credentials
+        credentials = ", ".join(sorted(qualified))
+        seen: set[int] = set()
+        for _, line in ctx.dsmt_lines:
+            for s, session in ctx.linked_sessions(line):
+                if s in seen or session.instructors is None:
+                    continue
+                seen.add(s)
+                if any(
+                    credential in qualified
+                    for instructor in session.instructors
+                    for credential in instructor.credentials
+                ):
+                    continue
+                count = len(session.instructors)
+                roster = (
+                    "no instructor"
+                    if count == 0
+                    else f"{count} instructor{'' if count == 1 else 's'}"
+                )
+                yield violation(
+                    ("sessions", s, "instructors"),
+                    line.line_id,
+                    line=line.line_id,
+                    date=session.date.isoformat(),
+                    roster=roster,
+                    credentials=credentials,
+                )
+
+
+class RhcNotBillable(Rule):
+    """A rural health clinic bills DSMT.
+
+    ## What it checks
+    Whether the billing provider is a rural health clinic: entity `rhc`, or a type of bill whose
+    bill type is an RHC bill type (`rhc_bill_types`: 71x under `medicare`; a leading `0` of a 4-digit
+    type of bill is ignored). One finding per claim.
+
+    ## Why it matters
+    DSMT is not an RHC visit: an RHC cannot bill it as one, so a DSMT claim from an RHC is denied.
+    On an institutional claim the 71x bill type is also not an accepted DSMT bill type (DS602).
+
+    ## References
+    42 CFR 405.2463.
+    """
+
+    code = "DS205"
+    name = "rhc-not-billable"
+    default_severity = Severity.ERROR
+    message = (
+        "The claim is billed by a rural health clinic ({basis}); an RHC cannot bill DSMT as a "
+        "visit. Remove the DSMT lines from the RHC claim."
+    )
+    citation = "42 CFR 405.2463"
+    carc_hint = "5"
+    needs = "billing_provider.entity, type_of_bill"
+    fix = "Do not bill DSMT (G0108/G0109) under the RHC."
+    example: ClassVar[dict[str, object]] = {"billing_provider": {"entity": "rhc"}}
+    use_instead: ClassVar[dict[str, object]] = {"billing_provider": {"entity": "physician"}}
+
+    def check(self, ctx: Context) -> Iterator[Violation]:
+        if ctx.claim.billing_provider.entity is Entity.RHC:
+            yield violation(("billing_provider", "entity"), None, basis="entity rhc")
+            return
+        bill_type = _claim_bill_type(ctx)
+        if bill_type is not None and bill_type in ctx.profile.rhc_bill_types:
+            yield violation(("type_of_bill",), None, basis=f"type of bill {bill_type}x")
+
+
+class FqhcGroupNotAVisit(Rule):
+    """A federally qualified health center bills group DSMT (G0109).
+
+    ## What it checks
+    Whether the billing provider is a federally qualified health center (entity `fqhc`, or a type of
+    bill whose bill type is in `fqhc_bill_types`: 77x under `medicare`) and the claim has a group
+    DSMT line (the profile's `group_code`, G0109). One finding per group line.
+
+    ## Why it matters
+    In an FQHC an individual, face-to-face DSMT session can be a billable visit, but a group session
+    is not a separately billable visit: the line is likely to be denied or bundled. The source is a
+    fact sheet rather than the regulation's text, so this is a warning.
+
+    ## References
+    42 CFR 405.2463; MLN FQHC fact sheet.
+    """
+
+    code = "DS206"
+    name = "fqhc-group-not-a-visit"
+    default_severity = Severity.WARNING
+    message = (
+        "Line {line}: an FQHC bills {code} (group DSMT) on {date}; a group session is not a "
+        "separately billable FQHC visit. Only an individual face-to-face session ({individual}) can "
+        "be billed as a visit."
+    )
+    citation = "42 CFR 405.2463; MLN FQHC fact sheet"
+    carc_hint = "5"
+    needs = "billing_provider.entity, type_of_bill"
+    fix = "Do not bill group DSMT as an FQHC visit."
+    example: ClassVar[dict[str, object]] = {
+        "form": "institutional",
+        "type_of_bill": "771",
+        "billing_provider": {"entity": "fqhc"},
+        "lines": [
+            {
+                "line_id": "1",
+                "hcpcs": "G0109",
+                "units": 2,
+                "service_date": "2026-02-02",
+                "diagnosis_pointers": [1],
+                "session_ids": ["S-20260202-AM"],
+            }
+        ],
+    }
+    use_instead: ClassVar[dict[str, object]] = {
+        "form": "institutional",
+        "type_of_bill": "771",
+        "billing_provider": {"entity": "fqhc"},
+        "lines": [
+            {
+                "line_id": "1",
+                "hcpcs": "G0108",
+                "units": 2,
+                "service_date": "2026-02-02",
+                "diagnosis_pointers": [1],
+                "session_ids": ["S-20260202-IND"],
+            }
+        ],
+        "sessions": [
+            {
+                "session_id": "S-20260202-IND",
+                "date": "2026-02-02",
+                "minutes": 60,
+                "format": "individual",
+                "attendees": 1,
+                "delivery": "in_person",
+                "instructors": [{"npi": "1952356107", "credentials": ["RN", "CDCES"]}],
+            }
+        ],
+    }
+
+    def check(self, ctx: Context) -> Iterator[Violation]:
+        bill_type = _claim_bill_type(ctx)
+        is_fqhc = ctx.claim.billing_provider.entity is Entity.FQHC or (
+            bill_type is not None and bill_type in ctx.profile.fqhc_bill_types
+        )
+        if not is_fqhc:
+            return
+        for i, line in ctx.dsmt_lines:
+            if line.hcpcs == ctx.profile.group_code:
+                yield violation(
+                    ("lines", i, "hcpcs"),
+                    line.line_id,
+                    line=line.line_id,
+                    code=line.hcpcs,
+                    date=line.service_date.isoformat(),
+                    individual=ctx.profile.individual_code,
+                )
+
+
+RULES: tuple[type[Rule], ...] = (
+    ProgramNotAccredited,
+    AccreditationLapsed,
+    InvalidNpi,
+    NoQualifiedInstructor,
+    RhcNotBillable,
+    FqhcGroupNotAVisit,
+)

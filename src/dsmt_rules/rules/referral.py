@@ -1,9 +1,464 @@
-"""Rules of this family (see dsmt_rules.rules)."""
+"""DS3xx: the order (referral) for the training, and the diagnoses the DSMT lines point to.
+
+DS305 and DS310 need the beneficiary's history and live with the other history rules; this module
+holds the rules that read the claim alone.
+"""
 
 from __future__ import annotations
 
-from dsmt_rules.rules._base import Rule
+import functools
+from collections.abc import Iterator, Sequence
+from typing import ClassVar
 
-__all__ = ["RULES"]
+from dsmt_rules import _icd10
+from dsmt_rules.findings import Severity
+from dsmt_rules.models import Training
+from dsmt_rules.rules._base import Context, Rule, Violation, violation
 
-RULES: tuple[type[Rule], ...] = ()
+__all__ = [
+    "RULES",
+    "DiagnosisCodeInvalid",
+    "DiagnosisMissing",
+    "DiagnosisNotDiabetes",
+    "InitialOrderOverLimit",
+    "ReferralAfterService",
+    "ReferralMissing",
+    "ReferralUnsigned",
+    "ReferrerNotQualified",
+]
+
+_MBPM = "MBPM (Pub. 100-02) ch. 15 §300"
+
+
+@functools.cache
+def _code_ranges(prefixes: tuple[str, ...]) -> str:
+    """Code prefixes as people write them: ``E08, E09, E10, E11, E13, O24`` -> ``E08-E13, O24``.
+
+    Three or more successive three-character prefixes of the same letter become a range.
+    """
+    shown = [_icd10.dotted(p) for p in prefixes]
+    parts: list[str] = []
+    run: list[str] = []
+    for code in [*shown, ""]:
+        if run and (len(code) != 3 or len(run[0]) != 3 or code[0] != run[0][0]):
+            parts.append(f"{run[0]}-{run[-1]}" if len(run) >= 3 else ", ".join(run))
+            run = []
+        if code:
+            run.append(code)
+    return ", ".join(parts)
+
+
+class ReferralMissing(Rule):
+    """A claim for DSMT with no referral (order) for the training.
+
+    ## What it checks
+    That the claim carries the order for the training (`referral`). One finding per claim.
+
+    ## Why it matters
+    Medicare covers DSMT only when the physician or qualified non-physician practitioner treating
+    the beneficiary's diabetes orders it in writing. Without the order on file there is no covered
+    service, and the other referral checks (signature, referrer, dates, hours) cannot run.
+
+    ## References
+    Medicare Benefit Policy Manual (Pub. 100-02), chapter 15, §300; Medicare.gov, "Diabetes
+    self-management training".
+    """
+
+    code = "DS301"
+    name = "referral-missing"
+    default_severity = Severity.ERROR
+    message = (
+        "The claim has no referral; DSMT must be ordered in writing by the physician or qualified "
+        "non-physician practitioner treating the diabetes (add the referral to the claim)."
+    )
+    citation = f"{_MBPM}; Medicare.gov DSMT coverage"
+    carc_hint = "16"
+    needs = "referral"
+    fix = "Add the written, signed order (referral) for the training."
+    example: ClassVar[dict[str, object]] = {"referral": None}
+    use_instead: ClassVar[dict[str, object]] = {
+        "referral": {"referral_id": "R-77", "date": "2026-01-05", "signed": True}
+    }
+
+    def check(self, ctx: Context) -> Iterator[Violation]:
+        if ctx.claim.referral is None:
+            yield violation(("referral",))
+
+
+class ReferralUnsigned(Rule):
+    """A referral that is not signed.
+
+    ## What it checks
+    That the referral on the claim is marked as signed (`referral.signed`).
+
+    ## Why it matters
+    The order for DSMT must be written and signed by the ordering practitioner. An unsigned order
+    does not support the service on review, and the training billed under it is denied.
+
+    ## References
+    Medicare Benefit Policy Manual (Pub. 100-02), chapter 15, §300.
+    """
+
+    code = "DS302"
+    name = "referral-unsigned"
+    default_severity = Severity.ERROR
+    message = (
+        "The referral dated {referral_date} is not signed; the order for DSMT must be signed by "
+        "the ordering practitioner (obtain the signature before billing)."
+    )
+    citation = _MBPM
+    carc_hint = "16"
+    needs = "referral.signed"
+    fix = "Obtain the ordering practitioner's signature on the referral."
+    example: ClassVar[dict[str, object]] = {"referral": {"signed": False}}
+    use_instead: ClassVar[dict[str, object]] = {"referral": {"signed": True}}
+
+    def check(self, ctx: Context) -> Iterator[Violation]:
+        referral = ctx.claim.referral
+        if referral is not None and not referral.signed:
+            yield violation(("referral", "signed"), referral_date=referral.date.isoformat())
+
+
+class ReferrerNotQualified(Rule):
+    """A referral from a practitioner who may not order DSMT.
+
+    ## What it checks
+    That the referring practitioner's role (`referral.practitioner_role`) is one the profile
+    accepts (`qualified_referrer_roles`; medicare: physician, nurse practitioner, physician
+    assistant, clinical nurse specialist).
+
+    ## Why it matters
+    Only the physician or qualified non-physician practitioner treating the beneficiary's diabetes
+    may order DSMT. Training ordered by anyone else is not a covered service.
+
+    ## References
+    Medicare Benefit Policy Manual (Pub. 100-02), chapter 15, §300; Social Security Act §1861(qq).
+    """
+
+    code = "DS303"
+    name = "referrer-not-qualified"
+    default_severity = Severity.ERROR
+    message = (
+        "The referral was written by a practitioner with role '{role}'; DSMT must be ordered by one "
+        "of: {allowed} (get the order from the practitioner treating the diabetes)."
+    )
+    citation = f"{_MBPM}; SSA §1861(qq)"
+    carc_hint = "16"
+    needs = "referral.practitioner_role"
+    fix = "Obtain the order from the physician or qualified NPP treating the diabetes."
+    example: ClassVar[dict[str, object]] = {"referral": {"practitioner_role": "other"}}
+    use_instead: ClassVar[dict[str, object]] = {
+        "referral": {"practitioner_role": "nurse_practitioner"}
+    }
+
+    def check(self, ctx: Context) -> Iterator[Violation]:
+        referral = ctx.claim.referral
+        if referral is None:
+            return
+        allowed = ctx.profile.qualified_referrer_roles
+        if referral.practitioner_role.value not in allowed:
+            yield violation(
+                ("referral", "practitioner_role"),
+                role=referral.practitioner_role.value,
+                allowed=", ".join(sorted(allowed)),
+            )
+
+
+class ReferralAfterService(Rule):
+    """A referral dated after a DSMT date of service.
+
+    ## What it checks
+    For each G0108/G0109 line, that the referral's date (`referral.date`) is on or before the
+    line's date of service. A referral dated the same day as the service is accepted. One finding
+    per line served before the order.
+
+    ## Why it matters
+    The training must be ordered before it is furnished. A service dated before its order was not
+    ordered when it was given, and is denied; an order written after the fact does not cure it.
+
+    ## References
+    Medicare Benefit Policy Manual (Pub. 100-02), chapter 15, §300.
+    """
+
+    code = "DS304"
+    name = "referral-after-service"
+    default_severity = Severity.ERROR
+    message = (
+        "Line {line}: the referral is dated {referral_date}, after the date of service "
+        "{service_date}; training must be ordered before it is given (bill only services on or "
+        "after the order's date)."
+    )
+    citation = _MBPM
+    carc_hint = "16"
+    needs = "referral.date"
+    fix = "Bill only services furnished on or after the date of the order."
+    example: ClassVar[dict[str, object]] = {"referral": {"date": "2026-02-03"}}
+    use_instead: ClassVar[dict[str, object]] = {"referral": {"date": "2026-02-02"}}
+
+    def check(self, ctx: Context) -> Iterator[Violation]:
+        referral = ctx.claim.referral
+        if referral is None:
+            return
+        for _, line in ctx.dsmt_lines:
+            if referral.date > line.service_date:
+                yield violation(
+                    ("referral", "date"),
+                    line.line_id,
+                    line=line.line_id,
+                    referral_date=referral.date.isoformat(),
+                    service_date=line.service_date.isoformat(),
+                )
+
+
+class InitialOrderOverLimit(Rule):
+    """An initial referral that orders more hours than initial training allows.
+
+    ## What it checks
+    That a referral for initial training (`referral.training` = `initial`) orders at most the
+    profile's `initial_order_max_hours` (medicare: 10 hours). Follow-up orders are not limited
+    by this rule (the follow-up caps are DS403's).
+
+    ## Why it matters
+    Initial DSMT is limited to 10 hours; the order states how many hours are ordered. An order for
+    more than the benefit allows is not a valid initial order and draws denial or review of the
+    training billed under it.
+
+    ## References
+    Medicare Benefit Policy Manual (Pub. 100-02), chapter 15, §300 and §300.3.
+    """
+
+    code = "DS306"
+    name = "initial-order-over-limit"
+    default_severity = Severity.ERROR
+    message = (
+        "The initial referral orders {hours:g} hours; initial training is limited to {limit:g} "
+        "hours (have the order corrected to at most {limit:g} hours)."
+    )
+    citation = _MBPM
+    carc_hint = "16"
+    needs = "referral"
+    fix = "Have the order corrected to at most the initial training limit."
+    example: ClassVar[dict[str, object]] = {"referral": {"hours_ordered": 12}}
+    use_instead: ClassVar[dict[str, object]] = {"referral": {"hours_ordered": 10}}
+
+    def check(self, ctx: Context) -> Iterator[Violation]:
+        referral = ctx.claim.referral
+        if referral is None or referral.training is not Training.INITIAL:
+            return
+        limit = ctx.profile.initial_order_max_hours
+        if referral.hours_ordered > limit:
+            yield violation(
+                ("referral", "hours_ordered"), hours=referral.hours_ordered, limit=limit
+            )
+
+
+class DiagnosisMissing(Rule):
+    """A DSMT line that points to no diagnosis of the claim.
+
+    ## What it checks
+    That every G0108/G0109 line has at least one diagnosis pointer, and that each pointer (1-based)
+    designates one of the claim's `diagnosis_codes`. One finding per line without pointers and
+    per pointer past the end of the list.
+
+    ## Why it matters
+    An 837 service line must point to the diagnosis it treats; a line without a usable pointer is
+    rejected before adjudication, and the diabetes diagnosis that DSMT requires (DS308) cannot be
+    shown for it.
+
+    ## References
+    ASC X12 837 (HIPAA) service line diagnosis code pointers (837P SV107, 837I HI).
+    """
+
+    code = "DS307"
+    name = "diagnosis-missing"
+    default_severity = Severity.ERROR
+    message = (
+        "Line {line}: {problem}; point the line to its diabetes diagnosis (pointers are 1-based "
+        "positions in diagnosis_codes)."
+    )
+    no_pointer: ClassVar[str] = "no diagnosis pointer"
+    pointer_past_end: ClassVar[str] = (
+        "diagnosis pointer {pointer} is past the end of the claim's {count} diagnosis code(s)"
+    )
+    citation = "HIPAA 837 diagnosis pointers"
+    carc_hint = "16"
+    needs = "line.diagnosis_pointers"
+    fix = "Point each DSMT line to the claim's diabetes diagnosis."
+    example: ClassVar[dict[str, object]] = {
+        "lines": [
+            {
+                "line_id": "1",
+                "hcpcs": "G0109",
+                "units": 2,
+                "service_date": "2026-02-02",
+                "place_of_service": "11",
+                "diagnosis_pointers": [3],
+                "session_ids": ["S-20260202-AM"],
+            }
+        ]
+    }
+    use_instead: ClassVar[dict[str, object]] = {
+        "lines": [
+            {
+                "line_id": "1",
+                "hcpcs": "G0109",
+                "units": 2,
+                "service_date": "2026-02-02",
+                "place_of_service": "11",
+                "diagnosis_pointers": [1],
+                "session_ids": ["S-20260202-AM"],
+            }
+        ]
+    }
+
+    def check(self, ctx: Context) -> Iterator[Violation]:
+        count = len(ctx.claim.diagnosis_codes)
+        for i, line in ctx.dsmt_lines:
+            if not line.diagnosis_pointers:
+                yield violation(
+                    ("lines", i, "diagnosis_pointers"),
+                    line.line_id,
+                    line=line.line_id,
+                    problem=self.no_pointer,
+                )
+                continue
+            for j, pointer in enumerate(line.diagnosis_pointers):
+                if pointer > count:
+                    yield violation(
+                        ("lines", i, "diagnosis_pointers", j),
+                        line.line_id,
+                        line=line.line_id,
+                        problem=self.pointer_past_end.format(pointer=pointer, count=count),
+                    )
+
+
+def _pointed_codes(codes: Sequence[str], pointers: Sequence[int]) -> list[str]:
+    """The diagnosis codes a line's valid pointers designate, in pointer order."""
+    return [codes[p - 1] for p in pointers if 1 <= p <= len(codes)]
+
+
+class DiagnosisNotDiabetes(Rule):
+    """A DSMT line whose diagnoses do not include diabetes.
+
+    ## What it checks
+    For each G0108/G0109 line, that at least one diagnosis it points to is diabetes: an ICD-10-CM
+    code in a category of the profile's `diabetes_code_prefixes` (medicare: E08, E09, E10, E11,
+    E13, and O24, diabetes in pregnancy, gestational included). Codes are compared without the dot,
+    in upper case. When a pointed code is prediabetes or abnormal glucose (R73.0x, the profile's
+    `prediabetes_code_prefixes`), the message says so. A line with no usable pointer is DS307's.
+
+    ## Why it matters
+    DSMT is covered for beneficiaries diagnosed with diabetes. Prediabetes does not qualify (the
+    Medicare Diabetes Prevention Program is the benefit for it), and a line that shows no diabetes
+    diagnosis is denied as not medically necessary.
+
+    ## References
+    42 CFR 410.140 (definition of diabetes); NGS (National Government Services) DSMT billing guide.
+    """
+
+    code = "DS308"
+    name = "diagnosis-not-diabetes"
+    default_severity = Severity.ERROR
+    message = "Line {line}: no diagnosis pointed to is diabetes ({diabetes}); {detail}."
+    prediabetes_detail: ClassVar[str] = "{code} is prediabetes, which does not qualify for DSMT"
+    other_detail: ClassVar[str] = (
+        "it points to {codes}; point the line to the diabetes diagnosis the training is for"
+    )
+    citation = "42 CFR 410.140; NGS DSMT billing guide"
+    carc_hint = "11"
+    needs = "diagnosis codes"
+    fix = "Point the line to the diabetes diagnosis the training is for."
+    example: ClassVar[dict[str, object]] = {"diagnosis_codes": ["R73.03", "I10"]}
+    use_instead: ClassVar[dict[str, object]] = {"diagnosis_codes": ["E11.9", "R73.03"]}
+
+    def check(self, ctx: Context) -> Iterator[Violation]:
+        diabetes = ctx.profile.diabetes_code_prefixes
+        prediabetes = ctx.profile.prediabetes_code_prefixes
+        for i, line in ctx.dsmt_lines:
+            pointed = _pointed_codes(ctx.claim.diagnosis_codes, line.diagnosis_pointers)
+            if not pointed:
+                continue  # DS307
+            plain = [_icd10.normalize(code) for code in pointed]
+            if any(code.startswith(diabetes) for code in plain):
+                continue
+            pre = next((c for c in plain if c.startswith(prediabetes)), None)
+            if pre is not None:
+                detail = self.prediabetes_detail.format(code=_shown(pre))
+            else:
+                detail = self.other_detail.format(codes=", ".join(_shown(c) for c in plain))
+            yield violation(
+                ("lines", i, "diagnosis_pointers"),
+                line.line_id,
+                line=line.line_id,
+                diabetes=_code_ranges(diabetes),
+                detail=detail,
+            )
+
+
+def _shown(code: str) -> str:
+    """A diagnosis as a message may show it: the code, dotted; never free text."""
+    return _icd10.dotted(code) if _icd10.is_code_shaped(code) else "a value that is not a code"
+
+
+class DiagnosisCodeInvalid(Rule):
+    """A diagnosis that is not a valid, billable ICD-10-CM code.
+
+    ## What it checks
+    Each of the claim's `diagnosis_codes` (on claims with a DSMT line): that it is a code of the
+    ICD-10-CM code set and a billable one, i.e. coded to the highest specificity (a leaf of the
+    classification). The dot is optional: `E11.9` and `E119` are both valid; `E11` (a category)
+    and `E11.6` (a subcategory) are not billable; `E11.99` does not exist. The code set is the one
+    shipped with the `simple-icd-10-cm` package.
+
+    ## Why it matters
+    Claims with a category code, or a code that does not exist, are rejected as unprocessable
+    before any coverage decision: the diagnosis must be reported at its most specific level.
+
+    ## References
+    ICD-10-CM official code set and guidelines (CMS/NCHS): report billable codes only.
+    """
+
+    code = "DS309"
+    name = "diagnosis-code-invalid"
+    default_severity = Severity.ERROR
+    message = "Diagnosis {position}: {problem} (ICD-10-CM {version})."
+    not_billable: ClassVar[str] = (
+        "{code} is not billable (more specific codes exist under it); report the most specific one"
+    )
+    unknown: ClassVar[str] = "{code} is not an ICD-10-CM code; correct the diagnosis code"
+    not_a_code: ClassVar[str] = "the value is not shaped like an ICD-10-CM code (e.g. E11.9)"
+    citation = "ICD-10-CM official code set (billable codes)"
+    carc_hint = "16"
+    needs = "diagnosis codes"
+    fix = "Report each diagnosis at its most specific (billable) ICD-10-CM code."
+    example: ClassVar[dict[str, object]] = {"diagnosis_codes": ["E11", "I10"]}
+    use_instead: ClassVar[dict[str, object]] = {"diagnosis_codes": ["E11.9", "I10"]}
+
+    def check(self, ctx: Context) -> Iterator[Violation]:
+        for k, code in enumerate(ctx.claim.diagnosis_codes):
+            if _icd10.is_billable(code):
+                continue
+            if not _icd10.is_code_shaped(code):
+                problem = self.not_a_code
+            elif _icd10.is_known(code):
+                problem = self.not_billable.format(code=_icd10.dotted(code))
+            else:
+                problem = self.unknown.format(code=_icd10.dotted(code))
+            yield violation(
+                ("diagnosis_codes", k),
+                position=k + 1,
+                problem=problem,
+                version=_icd10.code_set_version(),
+            )
+
+
+RULES: tuple[type[Rule], ...] = (
+    ReferralMissing,
+    ReferralUnsigned,
+    ReferrerNotQualified,
+    ReferralAfterService,
+    InitialOrderOverLimit,
+    DiagnosisMissing,
+    DiagnosisNotDiabetes,
+    DiagnosisCodeInvalid,
+)

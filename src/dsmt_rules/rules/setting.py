@@ -1,9 +1,370 @@
-"""Rules of this family (see dsmt_rules.rules)."""
+"""DS5xx-DS6xx: the setting: MNT on the same day, place of service, bill type, telehealth coding."""
 
 from __future__ import annotations
 
-from dsmt_rules.rules._base import Rule
+import datetime as dt
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, ClassVar
 
-__all__ = ["RULES"]
+from dsmt_rules.findings import Loc, Severity
+from dsmt_rules.models import ClaimForm, Delivery
+from dsmt_rules.rules._base import Context, Rule, Violation, violation
+from dsmt_rules.rules.provider import _bill_type
 
-RULES: tuple[type[Rule], ...] = ()
+if TYPE_CHECKING:
+    from dsmt_rules.models import HistoryEntry, ServiceLine
+
+__all__ = [
+    "RULES",
+    "BillTypeNotAllowed",
+    "InpatientPlaceOfService",
+    "MntSameDay",
+    "TelehealthCodingInconsistent",
+]
+
+_INSTITUTIONAL_LINE: dict[str, object] = {
+    "line_id": "1",
+    "hcpcs": "G0109",
+    "units": 2,
+    "service_date": "2026-02-02",
+    "revenue_code": "0942",
+    "diagnosis_pointers": [1],
+    "session_ids": ["S-20260202-AM"],
+}
+"""The base claim's G0109 line as an institutional (837I / UB-04) line: revenue code, no POS."""
+
+
+def _mnt_codes_by_date(ctx: Context) -> dict[dt.date, set[str]]:
+    """The beneficiary's MNT codes by date of service: this claim's lines and its ``history``."""
+    mnt = ctx.profile.mnt_codes
+    by_date: dict[dt.date, set[str]] = {}
+    services: list[ServiceLine | HistoryEntry] = [*ctx.claim.lines, *ctx.claim.history]
+    for service in services:
+        if service.hcpcs in mnt:
+            by_date.setdefault(service.service_date, set()).add(service.hcpcs)
+    return by_date
+
+
+class MntSameDay(Rule):
+    """DSMT and medical nutrition therapy on the same date of service.
+
+    ## What it checks
+    Whether a DSMT line's date of service is also the date of an MNT service (the profile's
+    `mnt_codes`: 97802, 97803, 97804, G0270, G0271) for the same beneficiary: on another line of the
+    claim or in the claim's `history`. The DSMT line carries the finding, one per line.
+
+    ## Why it matters
+    Medicare does not cover DSMT and MNT for the same beneficiary on the same day. Both services may
+    be furnished, on different dates; billed together, one of them is denied.
+
+    ## References
+    NCA for MNT (CAG-00097N): the CMS national coverage analysis decision memo for medical
+    nutrition therapy.
+    """
+
+    code = "DS501"
+    name = "mnt-same-day"
+    default_severity = Severity.ERROR
+    message = (
+        "Line {line}: {code} on {date} is on the same date of service as MNT ({mnt}); Medicare "
+        "does not cover DSMT and MNT for a beneficiary on the same day. Furnish and bill them on "
+        "different dates."
+    )
+    citation = "NCA for MNT (CAG-00097N)"
+    carc_hint = "97"
+    needs = "lines, history"
+    fix = "Bill DSMT and MNT on different dates of service."
+    example: ClassVar[dict[str, object]] = {
+        "lines": [
+            {
+                "line_id": "1",
+                "hcpcs": "G0109",
+                "units": 2,
+                "service_date": "2026-02-02",
+                "place_of_service": "11",
+                "diagnosis_pointers": [1],
+                "session_ids": ["S-20260202-AM"],
+            },
+            {
+                "line_id": "2",
+                "hcpcs": "97803",
+                "units": 2,
+                "service_date": "2026-02-02",
+                "place_of_service": "11",
+                "diagnosis_pointers": [1],
+            },
+        ]
+    }
+    use_instead: ClassVar[dict[str, object]] = {
+        "lines": [
+            {
+                "line_id": "1",
+                "hcpcs": "G0109",
+                "units": 2,
+                "service_date": "2026-02-02",
+                "place_of_service": "11",
+                "diagnosis_pointers": [1],
+                "session_ids": ["S-20260202-AM"],
+            },
+            {
+                "line_id": "2",
+                "hcpcs": "97803",
+                "units": 2,
+                "service_date": "2026-02-03",
+                "place_of_service": "11",
+                "diagnosis_pointers": [1],
+            },
+        ]
+    }
+
+    def check(self, ctx: Context) -> Iterator[Violation]:
+        by_date = _mnt_codes_by_date(ctx)
+        if not by_date:
+            return
+        for i, line in ctx.dsmt_lines:
+            codes = by_date.get(line.service_date)
+            if codes:
+                yield violation(
+                    ("lines", i, "hcpcs"),
+                    line.line_id,
+                    line=line.line_id,
+                    code=line.hcpcs,
+                    date=line.service_date.isoformat(),
+                    mnt=", ".join(sorted(codes)),
+                )
+
+
+class InpatientPlaceOfService(Rule):
+    """DSMT billed with an inpatient place of service.
+
+    ## What it checks
+    Whether a DSMT line's place of service is an inpatient one (the profile's
+    `inpatient_places_of_service`: 21 inpatient hospital, 51 inpatient psychiatric facility,
+    61 comprehensive inpatient rehabilitation facility). One finding per line.
+
+    ## Why it matters
+    DSMT is an outpatient benefit. Training furnished during an inpatient stay is part of the stay,
+    not separately payable DSMT.
+
+    ## References
+    SSA §1861(qq) (Social Security Act).
+    """
+
+    code = "DS601"
+    name = "inpatient-place-of-service"
+    default_severity = Severity.ERROR
+    message = (
+        "Line {line}: {code} on {date} is billed with place of service {pos} (inpatient); DSMT is "
+        "an outpatient benefit and is not payable during an inpatient stay."
+    )
+    citation = "SSA §1861(qq)"
+    carc_hint = "58"
+    needs = "line.place_of_service"
+    fix = (
+        "Bill DSMT only for outpatient training, with the place of service where it was furnished."
+    )
+    example: ClassVar[dict[str, object]] = {
+        "lines": [
+            {
+                "line_id": "1",
+                "hcpcs": "G0109",
+                "units": 2,
+                "service_date": "2026-02-02",
+                "place_of_service": "21",
+                "diagnosis_pointers": [1],
+                "session_ids": ["S-20260202-AM"],
+            }
+        ]
+    }
+    use_instead: ClassVar[dict[str, object]] = {
+        "lines": [
+            {
+                "line_id": "1",
+                "hcpcs": "G0109",
+                "units": 2,
+                "service_date": "2026-02-02",
+                "place_of_service": "22",
+                "diagnosis_pointers": [1],
+                "session_ids": ["S-20260202-AM"],
+            }
+        ]
+    }
+
+    def check(self, ctx: Context) -> Iterator[Violation]:
+        inpatient = ctx.profile.inpatient_places_of_service
+        for i, line in ctx.dsmt_lines:
+            if line.place_of_service is not None and line.place_of_service in inpatient:
+                yield violation(
+                    ("lines", i, "place_of_service"),
+                    line.line_id,
+                    line=line.line_id,
+                    code=line.hcpcs,
+                    date=line.service_date.isoformat(),
+                    pos=line.place_of_service,
+                )
+
+
+class BillTypeNotAllowed(Rule):
+    """An institutional claim with a type of bill not accepted for DSMT.
+
+    ## What it checks
+    On an institutional claim (`form` `institutional`), that the bill type (the first two digits of
+    `type_of_bill`, after the meaningless leading `0` of a 4-digit type of bill) is one the profile
+    accepts (`allowed_bill_types`: 12x, 13x, 22x, 23x, 34x, 77x, 85x under `medicare`). 11x
+    (inpatient) and 71x (RHC) are not accepted. One finding per claim. An institutional claim without
+    a `type_of_bill` is not checked: the rule does not guess a missing input.
+
+    ## Why it matters
+    The claims processing manual lists the types of bill under which DSMT is paid to institutional
+    providers. A claim under any other type of bill is returned or denied.
+
+    ## References
+    MCPM (Pub. 100-04) ch. 18 §120.1 (Medicare Claims Processing Manual).
+    """
+
+    code = "DS602"
+    name = "bill-type-not-allowed"
+    default_severity = Severity.ERROR
+    message = (
+        "Type of bill {type_of_bill} (bill type {bill_type}x) is not accepted for DSMT; bill it "
+        "under one of {allowed}."
+    )
+    citation = "MCPM (Pub. 100-04) ch. 18 §120.1"
+    carc_hint = "5"
+    needs = "type_of_bill"
+    fix = "Bill DSMT under an accepted type of bill, e.g. 131 for hospital outpatient."
+    example: ClassVar[dict[str, object]] = {
+        "form": "institutional",
+        "type_of_bill": "111",
+        "lines": [_INSTITUTIONAL_LINE],
+    }
+    use_instead: ClassVar[dict[str, object]] = {
+        "form": "institutional",
+        "type_of_bill": "131",
+        "lines": [_INSTITUTIONAL_LINE],
+    }
+
+    def check(self, ctx: Context) -> Iterator[Violation]:
+        claim = ctx.claim
+        if claim.form is not ClaimForm.INSTITUTIONAL or claim.type_of_bill is None:
+            return
+        bill_type = _bill_type(claim.type_of_bill)
+        allowed = ctx.profile.allowed_bill_types
+        if bill_type not in allowed:
+            yield violation(
+                ("type_of_bill",),
+                None,
+                type_of_bill=claim.type_of_bill,
+                bill_type=bill_type,
+                allowed=", ".join(f"{t}x" for t in sorted(allowed)),
+            )
+
+
+class TelehealthCodingInconsistent(Rule):
+    """Telehealth coding does not match how the session was delivered.
+
+    ## What it checks
+    For each DSMT line with linked sessions: when a session was delivered by telehealth, the line
+    must carry a telehealth place of service (`telehealth_places_of_service`: 02, 10) or a telehealth
+    modifier (`telehealth_modifiers`: 95, GT, GQ); when a session was delivered in person, the line
+    must carry neither. One finding per line. Lines without a linked session are not checked (DS107).
+
+    ## Why it matters
+    DSMT is on the Medicare telehealth services list, but a telehealth service is paid only when it
+    is coded as one, and coding an in-person session as telehealth misstates where it was furnished
+    and can change the payment. Either mismatch invites an audit or a return.
+
+    ## References
+    Medicare telehealth services list (CMS); place of service codes 02 and 10; modifiers 95, GT,
+    GQ.
+    """
+
+    code = "DS603"
+    name = "telehealth-coding-inconsistent"
+    default_severity = Severity.WARNING
+    message = (
+        "Line {line}: the session on {date} was delivered {delivery} but the line is coded "
+        "{coding}; {action}."
+    )
+    citation = "Medicare telehealth services list"
+    carc_hint = "4"
+    needs = "session.delivery, POS, modifiers"
+    fix = "Code telehealth sessions with POS 02/10 or modifier 95; code in-person sessions without."
+    example: ClassVar[dict[str, object]] = {
+        "sessions": [
+            {
+                "session_id": "S-20260202-AM",
+                "date": "2026-02-02",
+                "minutes": 60,
+                "format": "group",
+                "attendees": 8,
+                "delivery": "telehealth",
+                "instructors": [{"npi": "1952356107", "credentials": ["RN", "CDCES"]}],
+            }
+        ]
+    }
+    use_instead: ClassVar[dict[str, object]] = {
+        "lines": [
+            {
+                "line_id": "1",
+                "hcpcs": "G0109",
+                "modifiers": ["95"],
+                "units": 2,
+                "service_date": "2026-02-02",
+                "place_of_service": "10",
+                "diagnosis_pointers": [1],
+                "session_ids": ["S-20260202-AM"],
+            }
+        ],
+        "sessions": example["sessions"],
+    }
+
+    def check(self, ctx: Context) -> Iterator[Violation]:
+        places = ctx.profile.telehealth_places_of_service
+        modifiers = ctx.profile.telehealth_modifiers
+        for i, line in ctx.dsmt_lines:
+            sessions = ctx.linked_sessions(line)
+            if not sessions:
+                continue
+            pos_coded = line.place_of_service is not None and line.place_of_service in places
+            coded_modifiers = [m for m in line.modifiers if m in modifiers]
+            telehealth = [s for _, s in sessions if s.delivery is Delivery.TELEHEALTH]
+            in_person = [s for _, s in sessions if s.delivery is Delivery.IN_PERSON]
+            pos = line.place_of_service
+            if telehealth and not pos_coded and not coded_modifiers:
+                session = telehealth[0]
+                loc: Loc = ("lines", i, "place_of_service" if pos else "modifiers")
+                delivery = "by telehealth"
+                coding = f"as in person ({f'POS {pos}, ' if pos else ''}no telehealth modifier)"
+                action = (
+                    f"add a telehealth place of service ({', '.join(sorted(places))}) "
+                    f"or modifier ({', '.join(sorted(modifiers))})"
+                )
+            elif in_person and (pos_coded or coded_modifiers):
+                session = in_person[0]
+                loc = ("lines", i, "place_of_service" if pos_coded else "modifiers")
+                delivery = "in person"
+                coded = ([f"POS {pos}"] if pos_coded else []) + [
+                    f"modifier {m}" for m in coded_modifiers
+                ]
+                coding = f"as telehealth ({', '.join(coded)})"
+                action = "remove the telehealth place of service and modifier"
+            else:
+                continue
+            yield violation(
+                loc,
+                line.line_id,
+                line=line.line_id,
+                date=session.date.isoformat(),
+                delivery=delivery,
+                coding=coding,
+                action=action,
+            )
+
+
+RULES: tuple[type[Rule], ...] = (
+    MntSameDay,
+    InpatientPlaceOfService,
+    BillTypeNotAllowed,
+    TelehealthCodingInconsistent,
+)
