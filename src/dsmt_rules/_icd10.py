@@ -26,6 +26,7 @@ __all__ = [
     "code_list_path",
     "code_set_version",
     "dotted",
+    "billable_codes",
     "is_billable",
     "is_code_shaped",
     "is_known",
@@ -155,3 +156,8 @@ def is_billable(code: str) -> bool:
     ``E11.9`` and ``e119`` are billable; ``E11`` (a category) is not; ``E11.99`` does not exist.
     """
     return is_code_shaped(code) and normalize(code) in _index().billable
+
+
+def billable_codes() -> frozenset[str]:
+    """Every billable ICD-10-CM code, undotted (for generators and reports; built on first use)."""
+    return _index().billable
