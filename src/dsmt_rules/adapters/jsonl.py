@@ -125,13 +125,15 @@ def _read_array(stream: IO[bytes], max_record_bytes: int) -> Iterator[Record]:
 
 def _read_lines(stream: IO[bytes], max_record_bytes: int) -> Iterator[Record]:
     lineno = 0
-    pending: list[bytes] = []  # lines of a pretty-printed document, when the first line is "{"
+    pending: list[bytes] = []  # a pretty-printed document: its first non-blank line is "{"
+    started = False  # a record (or an over-long line) has been seen
     while True:
         line = stream.readline(max_record_bytes + 1)
         if not line:
             break
         lineno += 1
         if len(line) > max_record_bytes and not line.endswith(b"\n"):
+            started = True
             more = _skip_rest_of_line(stream)
             yield Record(
                 lineno,
@@ -146,11 +148,12 @@ def _read_lines(stream: IO[bytes], max_record_bytes: int) -> Iterator[Record]:
         stripped = line.strip()
         if not stripped:
             continue
-        if lineno == 1 and stripped == b"{":
+        if not started and stripped == b"{":  # the first record opens a pretty-printed document
             pending.append(line)
             pending.append(stream.read(max_record_bytes + 1))
             yield _one_document(b"".join(pending), max_record_bytes)
             return
+        started = True
         yield parse_document(stripped, position=lineno)
 
 
