@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
+from typing import TypeVar
 
+from dsmt_rules.batch import BatchIndex
 from dsmt_rules.catalog import CATALOG, CODES
 from dsmt_rules.findings import Finding, Loc, Report, Severity
 from dsmt_rules.history import Ledger
@@ -70,6 +72,11 @@ class Ruleset:
     def severity_of(self, code: str) -> Severity:
         """The effective severity of a rule under this profile and selection."""
         return self.severities[code]
+
+    @property
+    def uses_ledger(self) -> bool:
+        """Whether an enabled rule reads the beneficiary's history (a batch is then read twice)."""
+        return any(a.rule.uses_ledger for a in self._with_lines)
 
 
 def _compile(
@@ -185,7 +192,17 @@ def _findings(ctx: Context, active: Iterable[_Active], source: str | None) -> It
             )
 
 
-def _context(claim: Claim, rules: Ruleset, history: Iterable[HistoryEntry] | None) -> Context:
+LedgerFactory = Callable[[Claim, Profile], Ledger]
+
+
+def _context(
+    claim: Claim,
+    rules: Ruleset,
+    history: Iterable[HistoryEntry] | None,
+    ledger_factory: LedgerFactory | None = None,
+) -> Context:
+    if ledger_factory is not None:
+        return Context(claim, rules.profile, ledger_factory=ledger_factory, mue=rules.mue)
     if history is None:
         return Context(claim, rules.profile, mue=rules.mue)
     extra = tuple(history)
@@ -194,6 +211,21 @@ def _context(claim: Claim, rules: Ruleset, history: Iterable[HistoryEntry] | Non
         return Ledger.for_claim(c, p, history=extra)
 
     return Context(claim, rules.profile, ledger_factory=factory, mue=rules.mue)
+
+
+def _report(
+    claim: Claim,
+    rules: Ruleset,
+    *,
+    history: Iterable[HistoryEntry] | None = None,
+    ledger_factory: LedgerFactory | None = None,
+    record: int | None = None,
+    source: str | None = None,
+) -> Report:
+    ctx = _context(claim, rules, history, ledger_factory)
+    active = rules._with_lines if ctx.dsmt_lines else rules._without_lines
+    findings = tuple(_findings(ctx, active, source))
+    return Report(claim_id=claim.claim_id, findings=findings, record=record)
 
 
 def iter_findings(
@@ -210,7 +242,8 @@ def iter_findings(
 ) -> Iterator[Finding]:
     """Lazily yield the findings for one claim, in catalog code order.
 
-    ``history`` adds earlier services of the beneficiary to the claim's own ``history`` array.
+    ``history`` is more of the beneficiary's record of earlier services, merged with the claim's own
+    ``history`` array (the same service listed by both counts once; docs/batch.md).
     ``rules`` (from :func:`ruleset`) replaces ``profile``/``select``/``ignore``/``severity``.
     """
     rs = _resolve(rules, profile, select, extend_select, ignore, severity)
@@ -234,12 +267,34 @@ def check(
 ) -> Report:
     """Check one claim and return its :class:`Report` (status, findings)."""
     rs = _resolve(rules, profile, select, extend_select, ignore, severity)
-    findings = tuple(iter_findings(claim, history=history, rules=rs, source=source))
-    return Report(claim_id=claim.claim_id, findings=findings, record=record)
+    return _report(claim, rs, history=history, record=record, source=source)
+
+
+_T = TypeVar("_T")
+
+
+def _passes(
+    source: Iterable[_T] | Callable[[], Iterable[_T]], twice: bool
+) -> Iterator[Iterable[_T]]:
+    """The source as one pass, or as two passes over the same items (docs/batch.md).
+
+    A function is called once per pass; a collection (list, tuple) is iterated twice; any other
+    iterable can be read only once, so it is materialised first.
+    """
+    if not twice:
+        yield source() if callable(source) else source
+        return
+    if callable(source):
+        yield source()
+        yield source()
+        return
+    items = source if isinstance(source, Collection) else list(source)
+    yield items
+    yield items
 
 
 def check_many(
-    claims: Iterable[Claim],
+    claims: Iterable[Claim] | Callable[[], Iterable[Claim]],
     *,
     profile: ProfileLike = "medicare",
     select: Selectors = None,
@@ -248,10 +303,24 @@ def check_many(
     severity: SeverityOverrides = None,
     rules: Ruleset | None = None,
 ) -> Iterator[Report]:
-    """Check claims one by one, yielding one report per claim in input order."""
+    """Check a batch of claims, yielding one report per claim in input order.
+
+    Batch semantics (docs/batch.md): a beneficiary's claims in the batch are history for each
+    other, and a claim's findings do not depend on the order of the claims. When a rule that reads
+    history is enabled the claims are read twice: pass ``claims`` as a function that returns a fresh
+    iterable each time to keep memory bounded; a one-shot iterator is materialised first.
+    """
     rs = _resolve(rules, profile, select, extend_select, ignore, severity)
-    for claim in claims:
-        yield check(claim, rules=rs)
+    passes = _passes(claims, rs.uses_ledger)
+    if not rs.uses_ledger:
+        for claim in next(passes):
+            yield _report(claim, rs)
+        return
+    index = BatchIndex(rs.profile)
+    for seq, claim in enumerate(next(passes)):
+        index.add(seq, claim)
+    for seq, claim in enumerate(next(passes)):
+        yield _report(claim, rs, ledger_factory=index.factory(seq))
 
 
 # --- records: what adapters produce, including the ones that could not be read -------------------
@@ -271,6 +340,16 @@ class Record:
     claim_id: str | None = None
     """The claim id when it could be read even though the record is invalid."""
     source: str | None = None
+    adapter_findings: tuple[Finding, ...] = ()
+    """Findings the adapter made while reading (X12 structure errors, DS003), each with its own
+    ``source``. They join the claim's findings in code order, under the rule selection and severity
+    overrides; a record without a claim always reports them."""
+    sources: Mapping[Loc, str] = dataclasses.field(default_factory=dict)
+    """Input positions of parts of the claim, e.g. ``("lines", 0)`` -> an X12 SV1 segment or a
+    FHIRPath. A finding whose ``loc`` starts with a key takes the longest such key's source."""
+    hints: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    """Facts the adapter read that the claim document has no field for, used to join reference data
+    (:mod:`dsmt_rules.reference`): ``referral_id`` (X12 REF*9F), ``referring_npi`` (X12 NM1*DN)."""
 
 
 def invalid_document_report(
@@ -322,14 +401,55 @@ def check_records(
     """One report per record, in input order; unreadable records get DS001 with their position.
 
     ``records`` is an iterable, or a function that returns a fresh iterable each time it is called
-    (so that a batch can be read twice: once for the beneficiaries' ledgers, once to check).
+    (so that a batch can be read twice: once for the beneficiaries' ledgers, once to check). Batch
+    semantics as in :func:`check_many` (docs/batch.md); a one-shot iterable is materialised when
+    history rules are enabled.
     """
     rs = _resolve(rules, profile, select, extend_select, ignore, severity)
-    source = records() if callable(records) else records
-    for rec in source:
-        if rec.claim is None:
-            yield invalid_document_report(
+    passes = _passes(records, rs.uses_ledger)
+    index: BatchIndex | None = None
+    if rs.uses_ledger:
+        index = BatchIndex(rs.profile)
+        for seq, rec in enumerate(next(passes)):
+            if rec.claim is not None:
+                index.add(seq, rec.claim)
+    for seq, rec in enumerate(next(passes)):
+        if rec.claim is not None:
+            report = _report(
+                rec.claim,
+                rs,
+                ledger_factory=None if index is None else index.factory(seq),
+                record=rec.position,
+                source=rec.source,
+            )
+        elif rec.problems or not rec.adapter_findings:
+            report = invalid_document_report(
                 record=rec.position, problems=rec.problems, claim_id=rec.claim_id, source=rec.source
             )
         else:
-            yield check(rec.claim, rules=rs, record=rec.position, source=rec.source)
+            report = Report(claim_id=rec.claim_id, record=rec.position)
+        yield (
+            _with_adapter_output(report, rec, rs) if rec.adapter_findings or rec.sources else report
+        )
+
+
+def _with_adapter_output(report: Report, rec: Record, rules: Ruleset) -> Report:
+    """Add the adapter's own findings (DS003) to a report and give findings their input positions."""
+    extra: list[Finding] = []
+    for f in rec.adapter_findings:
+        if rec.claim is not None and f.code not in rules.enabled:
+            continue
+        level = rules.severities.get(f.code, f.severity)
+        extra.append(f if level is f.severity else dataclasses.replace(f, severity=level))
+    findings = sorted((*report.findings, *extra), key=lambda f: f.code)  # stable: rule order kept
+    if rec.sources:
+        findings = [_positioned(f, rec.sources) for f in findings]
+    return Report(claim_id=report.claim_id, findings=tuple(findings), record=report.record)
+
+
+def _positioned(finding: Finding, sources: Mapping[Loc, str]) -> Finding:
+    for end in range(len(finding.loc), 0, -1):
+        where = sources.get(finding.loc[:end])
+        if where is not None:
+            return dataclasses.replace(finding, source=where)
+    return finding

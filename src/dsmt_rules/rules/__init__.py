@@ -4,6 +4,7 @@
 - ``coding``: DS1xx, units, time, group size, sessions, duplicates
 - ``provider``: DS2xx, accreditation, NPIs, instructors, RHC/FQHC
 - ``referral``: DS3xx, the order and the diagnoses
-- ``limits``: DS4xx, the initial and follow-up hour caps (beneficiary history)
+- ``limits``: DS4xx, the initial and follow-up hour caps, and DS305/DS310, the referral's hours and
+  phase: every rule that needs the beneficiary's history (``ctx.ledger``)
 - ``setting``: DS5xx-DS6xx, MNT on the same day, place of service, bill type, telehealth
 """

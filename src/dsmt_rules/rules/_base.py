@@ -13,7 +13,7 @@ fields are codes, counts, dates of service and line ids only: never PHI.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from dsmt_rules.findings import Loc, Severity
@@ -38,7 +38,8 @@ class Context:
     """One claim under check, with what rules share: the profile, the DSMT lines, sessions by id.
 
     Built once per claim by the engine. ``ledger`` (the beneficiary's history) is built only when a
-    rule asks for it.
+    rule asks for it, by ``ledger_factory`` (the engine passes one for ``history=`` and for batches;
+    without one the ledger holds the claim and its own ``history`` array).
     """
 
     __slots__ = (
@@ -57,7 +58,7 @@ class Context:
         claim: Claim,
         profile: Profile,
         *,
-        ledger_factory: Any = None,
+        ledger_factory: Callable[[Claim, Profile], Ledger] | None = None,
         mue: Mapping[str, int] | None = None,
     ) -> None:
         self.claim = claim
@@ -122,6 +123,8 @@ class Rule:
     """Keyword options for :func:`dsmt_rules.engine.ruleset` that the examples need (DS109: ``mue``)."""
     runs_without_dsmt_lines: ClassVar[bool] = False
     """True only for rules that look at claims that have no DSMT line (DS002)."""
+    uses_ledger: ClassVar[bool] = False
+    """True for rules that read ``ctx.ledger`` (the engine then reads a batch twice)."""
 
     def check(self, ctx: Context) -> Iterator[Violation]:
         """Yield one violation per place the claim breaks this rule."""

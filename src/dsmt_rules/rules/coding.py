@@ -7,10 +7,11 @@ Every rule here looks only at the claim's DSMT lines (``ctx.dsmt_lines``) and th
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from dsmt_rules.findings import Severity
+from dsmt_rules.history import RECORD
 from dsmt_rules.rules._base import Context, Rule, Violation, violation
 
 if TYPE_CHECKING:
@@ -608,13 +609,43 @@ def _duplicates_within_claim(ctx: Context) -> Iterator[_Duplicate]:
             yield found
 
 
+def _duplicates_outside_claim(ctx: Context, skip: Collection[int]) -> Iterator[_Duplicate]:
+    """DSMT lines that repeat a service on record or a line of the beneficiary's other claims.
+
+    The ledger (``ctx.ledger``) decides: a service in the claim's ``history`` with the same code
+    and date, or an earlier line of another claim of the batch with the same code and session (or
+    code and date when neither links a session). Lines in ``skip`` are already reported.
+    """
+    for i, line in ctx.dsmt_lines:
+        match = None if i in skip else ctx.ledger.earlier_duplicate(i)
+        if match is None:
+            continue
+        other = match.service
+        day = line.service_date.isoformat()
+        if match.session_id is not None:
+            service = f"for session {match.session_id}"
+        elif other.claim_id == RECORD:
+            service = f"on {day}"
+        else:
+            service = f"on {day} with no session linked"
+        if other.claim_id == RECORD:
+            where = "an earlier claim (the beneficiary's history)"
+        else:
+            where = f"claim {other.claim_id}, line {other.line_id}"
+        yield _Duplicate(i, line, service, where)
+
+
 class DuplicateService(Rule):
     """The same DSMT service billed twice.
 
     ## What it checks
     Within the claim: two G0108/G0109 lines with the same code that link the same session, or, when
     neither line links a session, have the same code and date of service. The later line carries
-    the finding.
+    the finding. Outside the claim (the beneficiary's ledger): a line with the same code and date
+    of service as a service in the claim's `history` (the history records no sessions), and, in a
+    batch, a line that repeats a line of another claim of the same beneficiary by the same test;
+    the line that comes later (date of service, then claim id, then line order) carries the
+    finding.
 
     ## Why it matters
     One session of training is one service: billing it on two lines (a resubmitted line, a copied
@@ -645,8 +676,12 @@ class DuplicateService(Rule):
         "sessions": [_session(), _session(session_id="S-20260202-PM")],
     }
 
+    uses_ledger = True
+
     def check(self, ctx: Context) -> Iterator[Violation]:
-        for dup in _duplicates_within_claim(ctx):
+        found = {dup.position: dup for dup in _duplicates_within_claim(ctx)}
+        found.update((dup.position, dup) for dup in _duplicates_outside_claim(ctx, found))
+        for _, dup in sorted(found.items()):
             yield violation(
                 ("lines", dup.position),
                 dup.line.line_id,

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from dsmt_rules.findings import Loc, Severity
 from dsmt_rules.models import ClaimForm, Delivery
 from dsmt_rules.rules._base import Context, Rule, Violation, violation
 from dsmt_rules.rules.provider import _bill_type
-
-if TYPE_CHECKING:
-    from dsmt_rules.models import HistoryEntry, ServiceLine
 
 __all__ = [
     "RULES",
@@ -35,11 +32,11 @@ _INSTITUTIONAL_LINE: dict[str, object] = {
 
 
 def _mnt_codes_by_date(ctx: Context) -> dict[dt.date, set[str]]:
-    """The beneficiary's MNT codes by date of service: this claim's lines and its ``history``."""
+    """The beneficiary's MNT codes by date of service, from the ledger: this claim's lines, its
+    ``history`` (and ``history=``) and, in a batch, the beneficiary's other claims."""
     mnt = ctx.profile.mnt_codes
     by_date: dict[dt.date, set[str]] = {}
-    services: list[ServiceLine | HistoryEntry] = [*ctx.claim.lines, *ctx.claim.history]
-    for service in services:
+    for service in ctx.ledger.services:
         if service.hcpcs in mnt:
             by_date.setdefault(service.service_date, set()).add(service.hcpcs)
     return by_date
@@ -51,7 +48,8 @@ class MntSameDay(Rule):
     ## What it checks
     Whether a DSMT line's date of service is also the date of an MNT service (the profile's
     `mnt_codes`: 97802, 97803, 97804, G0270, G0271) for the same beneficiary: on another line of the
-    claim or in the claim's `history`. The DSMT line carries the finding, one per line.
+    claim, in the claim's `history`, or, in a batch, on a line of another claim of the beneficiary.
+    The DSMT line carries the finding, one per line.
 
     ## Why it matters
     Medicare does not cover DSMT and MNT for the same beneficiary on the same day. Both services may
@@ -116,6 +114,8 @@ class MntSameDay(Rule):
             },
         ]
     }
+
+    uses_ledger = True
 
     def check(self, ctx: Context) -> Iterator[Violation]:
         by_date = _mnt_codes_by_date(ctx)
