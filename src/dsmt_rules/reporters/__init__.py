@@ -1,0 +1,120 @@
+"""Reporters: write reports to a text stream in one of the formats of DESIGN.md ("The report").
+
+Every writer takes the reports of a batch, in input order, and a text stream; ``jsonl``, ``json``,
+``text`` and ``csv`` write incrementally in bounded memory, ``sarif`` collects its results first.
+``origin`` names the input file of each report (text, csv and sarif print it; jsonl and json keep
+to the report contract): one file name for every report, or a function from a report's 0-based
+index in the stream to its file name.
+
+>>> import io
+>>> from dsmt_rules.findings import Report
+>>> out = io.StringIO()
+>>> write_reports("jsonl", [Report(claim_id="C-1", record=1)], out)
+>>> out.getvalue()
+'{"record": 1, "claim_id": "C-1", "status": "pass", "findings": []}\\n'
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Literal, Protocol, TypeAlias
+
+from dsmt_rules.findings import Report, Status
+
+__all__ = [
+    "FORMATS",
+    "Format",
+    "Origin",
+    "Summary",
+    "TextSink",
+    "origin_function",
+    "write_reports",
+]
+
+Format: TypeAlias = Literal["jsonl", "json", "text", "csv", "sarif"]
+FORMATS: tuple[Format, ...] = ("jsonl", "json", "text", "csv", "sarif")
+"""The output formats, in the order ``--format`` lists them."""
+
+
+class TextSink(Protocol):
+    """Where a reporter writes: anything with ``write(str)`` (a text file, ``io.StringIO``, ...)."""
+
+    def write(self, text: str, /) -> object:
+        """Write a piece of text."""
+
+
+Origin: TypeAlias = str | Callable[[int], str | None] | None
+"""The input file of each report: one name, a function of the report's 0-based index, or unknown."""
+
+_MODULES: dict[Format, tuple[str, str]] = {
+    "jsonl": ("dsmt_rules.reporters.jsonl", "write_jsonl"),
+    "json": ("dsmt_rules.reporters.jsonl", "write_json"),
+    "text": ("dsmt_rules.reporters.text", "write_text"),
+    "csv": ("dsmt_rules.reporters.csv", "write_csv"),
+    "sarif": ("dsmt_rules.reporters.sarif", "write_sarif"),
+}
+
+
+def origin_function(origin: Origin) -> Callable[[int], str | None]:
+    """``origin`` as a function of the report's index in the stream."""
+    if origin is None or isinstance(origin, str):
+        name = origin
+        return lambda _index: name
+    return origin
+
+
+@dataclass(slots=True)
+class Summary:
+    """Counts over a batch of reports: claims by status and findings by code."""
+
+    claims: int = 0
+    by_status: Counter[str] = field(default_factory=Counter)
+    by_code: Counter[str] = field(default_factory=Counter)
+
+    def add(self, report: Report) -> None:
+        """Count one report."""
+        self.claims += 1
+        self.by_status[report.status.value] += 1
+        for finding in report.findings:
+            self.by_code[finding.code] += 1
+
+    def tally(self, reports: Iterable[Report]) -> Iterator[Report]:
+        """Pass the reports through, counting each one."""
+        for report in reports:
+            self.add(report)
+            yield report
+
+    def count(self, status: Status) -> int:
+        """How many claims have this status."""
+        return self.by_status[status.value]
+
+
+def write_reports(
+    fmt: Format,
+    reports: Iterable[Report],
+    out: TextSink,
+    *,
+    origin: Origin = None,
+    color: bool = False,
+    width: int | None = None,
+) -> None:
+    """Write reports to ``out`` in format ``fmt`` (one of :data:`FORMATS`).
+
+    ``color`` and ``width`` (wrap messages to this many columns) apply to ``text`` only.
+    """
+    try:
+        module_name, function_name = _MODULES[fmt]
+    except KeyError:
+        raise ValueError(
+            f"unknown report format {fmt!r}; use one of {', '.join(FORMATS)}"
+        ) from None
+    writer = getattr(importlib.import_module(module_name), function_name)
+    if fmt == "text":
+        writer(reports, out, origin=origin, color=color, width=width)
+    elif fmt in ("jsonl", "json"):
+        writer(reports, out)
+    else:
+        writer(reports, out, origin=origin)
