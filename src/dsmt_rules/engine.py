@@ -22,7 +22,7 @@ from dsmt_rules.findings import Finding, Loc, Report, Severity
 from dsmt_rules.history import Ledger
 from dsmt_rules.models import Claim, HistoryEntry
 from dsmt_rules.profiles import Profile, load_profile
-from dsmt_rules.rules._base import Context, Rule
+from dsmt_rules.rules._base import Context, Rule, Violation
 from dsmt_rules.rules.document import InvalidDocument
 from dsmt_rules.selection import parse_severity_overrides, resolve_selection
 
@@ -51,6 +51,10 @@ class _Active:
     citation: str
     carc_hint: str | None
     url: str
+    code: str
+    message: str
+    check: Callable[[Context], Iterable[Violation]]
+    """The rule's bound ``check`` (looked up once per ruleset, not once per claim)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,13 +99,17 @@ def _compile(
     for rule_cls in CATALOG:
         if rule_cls.code not in enabled or rule_cls is InvalidDocument:
             continue
+        rule = rule_cls()
         active = _Active(
-            rule_cls(),
+            rule,
             levels[rule_cls.code],
             rule_cls.name,
             rule_cls.citation,
             rule_cls.carc_hint,
             rule_cls.doc_url(),
+            rule_cls.code,
+            rule_cls.message,
+            rule.check,
         )
         (without_lines if rule_cls.runs_without_dsmt_lines else with_lines).append(active)
     return Ruleset(profile, None, enabled, levels, tuple(with_lines), tuple(without_lines))
@@ -174,22 +182,35 @@ def _resolve(
     )
 
 
+def _finding(a: _Active, v: Violation, source: str | None) -> Finding:
+    return Finding(
+        code=a.code,
+        name=a.name,
+        severity=a.severity,
+        message=a.message.format_map(v.values),
+        loc=v.loc,
+        line_id=v.line_id,
+        source=source,
+        citation=a.citation,
+        carc_hint=a.carc_hint,
+        url=a.url,
+    )
+
+
 def _findings(ctx: Context, active: Iterable[_Active], source: str | None) -> Iterator[Finding]:
+    """The lazy core: one rule at a time, in catalog order."""
     for a in active:
-        message = a.rule.message
-        for v in a.rule.check(ctx):
-            yield Finding(
-                code=a.rule.code,
-                name=a.name,
-                severity=a.severity,
-                message=message.format_map(v.values),
-                loc=v.loc,
-                line_id=v.line_id,
-                source=source,
-                citation=a.citation,
-                carc_hint=a.carc_hint,
-                url=a.url,
-            )
+        for v in a.check(ctx):
+            yield _finding(a, v, source)
+
+
+def _all_findings(ctx: Context, active: Iterable[_Active], source: str | None) -> list[Finding]:
+    """The same findings as :func:`_findings`, collected eagerly (no generator per claim)."""
+    out: list[Finding] = []
+    for a in active:
+        for v in a.check(ctx):
+            out.append(_finding(a, v, source))
+    return out
 
 
 LedgerFactory = Callable[[Claim, Profile], Ledger]
@@ -224,7 +245,7 @@ def _report(
 ) -> Report:
     ctx = _context(claim, rules, history, ledger_factory)
     active = rules._with_lines if ctx.dsmt_lines else rules._without_lines
-    findings = tuple(_findings(ctx, active, source))
+    findings = tuple(_all_findings(ctx, active, source))
     return Report(claim_id=claim.claim_id, findings=findings, record=record)
 
 

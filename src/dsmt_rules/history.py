@@ -171,7 +171,7 @@ def services_of(
     day: Callable[[dt.date], dt.date] = _same,
 ) -> Iterator[Service]:
     """The claim's DSMT and MNT lines as services (``share``/``day`` share repeated values)."""
-    codes = profile.dsmt_codes | profile.mnt_codes
+    codes = profile.ledger_codes
     referral = claim.referral
     referral_id = None if referral is None or referral.referral_id is None else referral.referral_id
     training = None if referral is None else referral.training
@@ -197,7 +197,7 @@ def _unique(ids: Sequence[str]) -> tuple[str, ...]:
 
 def record_counts(entries: Iterable[HistoryEntry], profile: Profile) -> dict[RecordKey, int]:
     """How many times one view of the record lists each DSMT/MNT service."""
-    codes = profile.dsmt_codes | profile.mnt_codes
+    codes = profile.ledger_codes
     counts: dict[RecordKey, int] = {}
     for e in entries:
         if e.hcpcs in codes:

@@ -70,10 +70,15 @@ class Profile(BaseModel):
     def _undotted(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(p.replace(".", "").upper() for p in value)
 
-    @property
+    @functools.cached_property
     def dsmt_codes(self) -> frozenset[str]:
         """The DSMT HCPCS codes (individual and group)."""
         return frozenset((self.individual_code, self.group_code))
+
+    @functools.cached_property
+    def ledger_codes(self) -> frozenset[str]:
+        """The codes a beneficiary's ledger keeps: DSMT and MNT."""
+        return self.dsmt_codes | self.mnt_codes
 
 
 def _read_toml(text: str, origin: str) -> dict[str, Any]:

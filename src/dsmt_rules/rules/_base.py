@@ -45,6 +45,7 @@ class Context:
     __slots__ = (
         "_ledger",
         "_ledger_factory",
+        "_links",
         "claim",
         "dsmt_lines",
         "mue",
@@ -73,6 +74,7 @@ class Context:
         self.session_index: Mapping[str, int] = {
             s.session_id: i for i, s in enumerate(claim.sessions)
         }
+        self._links: dict[int, list[tuple[int, Session]]] = {}
         self._ledger_factory = ledger_factory
         self._ledger: Ledger | None = None
 
@@ -89,12 +91,21 @@ class Context:
         return self._ledger
 
     def linked_sessions(self, line: ServiceLine) -> list[tuple[int, Session]]:
-        """The sessions a line links to that exist on the claim, with their index in ``sessions``."""
-        found: list[tuple[int, Session]] = []
-        for sid in line.session_ids:
-            i = self.session_index.get(sid)
-            if i is not None:
-                found.append((i, self.claim.sessions[i]))
+        """The sessions a line links to that exist on the claim, each once, with their index in
+        ``sessions`` (computed once per line: several rules ask). Do not modify the list."""
+        key = id(line)
+        found = self._links.get(key)
+        if found is None:
+            found = []
+            seen: set[int] = set()
+            index = self.session_index
+            sessions = self.claim.sessions
+            for sid in line.session_ids:
+                i = index.get(sid)
+                if i is not None and i not in seen:
+                    seen.add(i)
+                    found.append((i, sessions[i]))
+            self._links[key] = found
         return found
 
 

@@ -71,13 +71,7 @@ def _session(**changes: Any) -> dict[str, Any]:
 
 def _linked(ctx: Context, line: ServiceLine) -> list[tuple[int, Session]]:
     """The sessions a line links that exist on the claim, each once (a line may repeat an id)."""
-    seen: set[int] = set()
-    found: list[tuple[int, Session]] = []
-    for j, session in ctx.linked_sessions(line):
-        if j not in seen:
-            seen.add(j)
-            found.append((j, session))
-    return found
+    return ctx.linked_sessions(line)
 
 
 def _attendee_noun(count: int) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, ClassVar
@@ -29,6 +30,7 @@ _NPI_PREFIX = "80840"
 """The ISO 7812 issuer prefix that the NPI check digit is computed with (CMS NPI standard)."""
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def npi_is_valid(npi: str) -> bool:
     """Whether ``npi`` is 10 ASCII digits whose last digit is the Luhn check digit over ``80840`` + NPI.
 
