@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $@
 
 $(TEST_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test,hypothesis]'
+	$(BIN)/python -m pip install --quiet -e '.[test,hypothesis,x12,fhir]'
 	touch $@ $(STAMP)
 
 demo: $(STAMP)
@@ -37,10 +37,10 @@ lint: $(TEST_STAMP)
 typecheck: $(TEST_STAMP)
 	$(BIN)/python -m mypy src
 
-docs: $(STAMP)
+docs: $(TEST_STAMP)
 	$(BIN)/python scripts/gen_rule_docs.py
 
-docs-check: $(STAMP)
+docs-check: $(TEST_STAMP)
 	$(BIN)/python scripts/gen_rule_docs.py --check
 
 fuzz: $(TEST_STAMP)

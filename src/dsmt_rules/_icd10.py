@@ -23,10 +23,10 @@ from typing import NamedTuple
 from dsmt_rules.exceptions import ConfigError
 
 __all__ = [
+    "billable_codes",
     "code_list_path",
     "code_set_version",
     "dotted",
-    "billable_codes",
     "is_billable",
     "is_code_shaped",
     "is_known",

@@ -1,4 +1,5 @@
-"""DS0xx: the record itself. DS001 is raised by the adapters (a record that cannot be read), DS002 here."""
+"""DS0xx: the record itself. The adapters raise DS001 (a record that cannot be read) and DS003 (an X12
+structure error); DS002 is checked here."""
 
 from __future__ import annotations
 
@@ -8,7 +9,28 @@ from typing import ClassVar
 from dsmt_rules.findings import Severity
 from dsmt_rules.rules._base import Context, Rule, Violation, violation
 
-__all__ = ["RULES", "InvalidDocument", "NoDsmtLines"]
+__all__ = ["RULES", "InvalidDocument", "NoDsmtLines", "X12StructureError"]
+
+
+X12_EXAMPLE = """\
+ISA*00*          *00*          *ZZ*DSMTSUBMITTER  *ZZ*MEDICAREMAC    *260301*1200*^*00501*000000001*0*T*:~
+GS*HC*DSMTSUBMITTER*MEDICAREMAC*20260301*1200*1*X*005010X222A1~
+ST*837*0001*005010X222A1~
+BHT*0019*00*BATCH-0001*20260301*1200*CH~
+NM1*41*2*DSMT PROGRAM*****46*SUBMITTER01~
+PER*IC*BILLING OFFICE*TE*5555550100~
+NM1*40*2*MEDICARE MAC*****46*00435~
+HL*1**20*1~
+NM1*85*2*DSMT PROGRAM*****XX*1234567893~
+N3*100 MAIN ST~
+N4*SPRINGFIELD*IL*627010001~
+REF*EI*123456789~
+SE*11*0001~
+GE*1*1~
+IEA*1*000000001~
+"""
+"""DS003's example: an 837P transaction set whose billing provider has no subscriber and no claim
+(pyx12: mandatory loop 2000B missing). Read with ``dsmt_rules.adapters.x12``."""
 
 
 class InvalidDocument(Rule):
@@ -87,4 +109,53 @@ class NoDsmtLines(Rule):
             yield violation(("lines",), None, lines=len(ctx.claim.lines))
 
 
-RULES: tuple[type[Rule], ...] = (InvalidDocument, NoDsmtLines)
+class X12StructureError(Rule):
+    """An X12 837 file whose structure breaks its implementation guide.
+
+    ## What it checks
+    That an X12 837P or 837I file follows its implementation guide (005010X222A1, 005010X223A2; the
+    errata 005010X222A2 and 005010X223A3 are read with the same maps) as the maintained parser pyx12
+    validates it: the envelope (ISA/GS/ST and their trailers, control numbers and counts), loop and
+    segment order and repeats, mandatory segments and elements, element lengths, dates and code
+    values. One finding per error, its `source` naming the file, ISA13, ST02, CLM01, loop and segment
+    position; the message names the segment and element, never their values. An error inside a claim
+    is reported on that claim; one in a billing provider, subscriber or patient level on the claim
+    that follows it; one in a transaction set's header or trailer (ST to 1000B, SE) on every claim
+    of the transaction set; one in the ISA or GS header on every claim they hold. Errors with no
+    claim to report on (a transaction set without claims, a GE or IEA trailer, a functional group
+    that is not an 837P/837I, a file that is not X12) make a record of their own. One bad
+    interchange or transaction set does not stop the others.
+
+    ## Why it matters
+    A payer's front end validates the 837 before any claim in it is adjudicated: a structural error
+    rejects the transaction set (999 acknowledgment) or the interchange (TA1), and none of its claims
+    is paid. A claim read from a broken structure may also miss data the other rules need, so their
+    silence proves less. With a claim selected, DS003 follows the rule selection and severity
+    overrides; a record without a claim always reports it.
+
+    ## References
+    ASC X12 005010X222A1 (837P) and 005010X223A2 (837I) implementation guides; 999 implementation
+    acknowledgment (005010X231A1). Validation by pyx12 (`dsmt-rules[x12]`); docs/formats.md maps the
+    837 to the claim document.
+    """
+
+    code = "DS003"
+    name = "x12-structure-error"
+    default_severity = Severity.ERROR
+    message = (
+        "X12 structure error at {segment}: {problem}. Correct the 837; a payer rejects it before "
+        "adjudicating its claims."
+    )
+    citation = "ASC X12 005010X222A1 / 005010X223A2 implementation guides"
+    carc_hint = None
+    needs = "raw X12 input"
+    fix = "Correct the 837 where the source points (segment position within the transaction set)."
+    example = X12_EXAMPLE
+    use_instead: ClassVar[dict[str, object]] = {}
+    example_companions = frozenset()
+
+    def check(self, ctx: Context) -> Iterator[Violation]:  # raised by the X12 adapter
+        return iter(())
+
+
+RULES: tuple[type[Rule], ...] = (InvalidDocument, NoDsmtLines, X12StructureError)

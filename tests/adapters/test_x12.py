@@ -1,0 +1,628 @@
+"""The X12 837P/837I adapter: pyx12 reads and validates, every CLM yields one record, DS003 on errors.
+
+The fixtures in tests/fixtures/x12/ are written for this project (generate.py makes the dsmt-*
+files from the rule examples; broken-837p.837 holds structural errors on purpose). The third-party
+files in ../shared/fixtures/x12-third-party are real files of other projects, several broken.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("pyx12", reason="needs the x12 extra: pip install 'dsmt-rules[x12]'")
+
+import pyx12.error_handler
+import pyx12.params
+import pyx12.x12file
+import pyx12.x12n_document
+
+from dsmt_rules import Record, Report, check_records, ruleset
+from dsmt_rules.adapters.x12 import read_records
+from dsmt_rules.mue import load_mue
+from dsmt_rules.reference import ReferenceData
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "x12"
+P837 = FIXTURES / "dsmt-837p.837"
+I837 = FIXTURES / "dsmt-837i.837"
+BROKEN = FIXTURES / "broken-837p.837"
+REFERENCE = FIXTURES / "dsmt-reference.jsonl"
+MUE = FIXTURES / "mue-practitioner.csv"
+THIRD_PARTY = Path(__file__).parents[2].parent / "shared" / "fixtures" / "x12-third-party"
+
+
+def _read(data: bytes | Path, name: str = "in.837") -> list[Record]:
+    raw = data.read_bytes() if isinstance(data, Path) else data
+    return list(read_records(io.BufferedReader(io.BytesIO(raw)), name=name))
+
+
+def _reports(records: list[Record], **options: Any) -> list[Report]:
+    return list(check_records(records, **options))
+
+
+def _checked(path: Path) -> list[Report]:
+    """A fixture read, completed from the reference data and checked with the fixture MUE table."""
+    reference = ReferenceData.load([REFERENCE])
+    records = [reference.apply(r) for r in _read(path, path.name)]
+    return _reports(records, rules=ruleset(mue=load_mue(MUE)))
+
+
+def _x12_valid(path: Path) -> bool:
+    """pyx12's own validator (x12n_document): True when it finds no error."""
+    logging.getLogger("pyx12").addHandler(logging.NullHandler())
+    with path.open(encoding="latin-1") as src:
+        return bool(pyx12.x12n_document.x12n_document(pyx12.params.ParamsBase(), src, None, None))
+
+
+# --- the project's fixtures: valid 837s, one claim per rule ---------------------------------------
+
+EXPECTED_837P = {
+    "CLEAN-P": [],
+    "DS002": ["DS002"],
+    "DS101": ["DS101"],
+    "DS102": ["DS102"],
+    "DS103": ["DS103"],
+    "DS104": ["DS104"],
+    "DS105": ["DS105"],
+    "DS106": ["DS106"],
+    "DS107": ["DS107"],
+    "DS109": ["DS109"],
+    "DS110": ["DS110"],
+    "DS201": ["DS201"],
+    "DS202": ["DS202"],
+    "DS203": ["DS203"],
+    "DS204": ["DS204"],
+    "DS205": ["DS205"],
+    "DS301": ["DS301"],
+    "DS302": ["DS302"],
+    "DS303": ["DS303"],
+    "DS304": ["DS304"],
+    "DS305": ["DS305"],
+    "DS306": ["DS306"],
+    "DS307": ["DS307"],
+    "DS308": ["DS308"],
+    "DS309": ["DS309"],
+    "DS310": ["DS310"],
+    "DS401": ["DS401"],
+    "DS402": ["DS402"],
+    "DS403": ["DS403"],
+    "DS501": ["DS501"],
+    "DS601": ["DS601"],
+    "DS603": ["DS603"],
+}
+EXPECTED_837I = {"CLEAN-I": [], "DS206": ["DS206"], "DS602": ["DS602"]}
+
+
+@pytest.mark.parametrize("path", [P837, I837], ids=["837P", "837I"])
+def test_fixtures_are_valid_for_pyx12(path: Path) -> None:
+    assert _x12_valid(path)
+
+
+def test_pyx12_validator_rejects_the_broken_fixture() -> None:
+    assert not _x12_valid(BROKEN)
+
+
+def test_837p_fixture_claims_raise_exactly_their_rule() -> None:
+    reports = _checked(P837)
+    assert {r.claim_id: list(r.codes) for r in reports} == EXPECTED_837P
+    assert [r.record for r in reports] == list(range(1, len(EXPECTED_837P) + 1))
+
+
+def test_837i_fixture_claims_raise_exactly_their_rule() -> None:
+    reports = _checked(I837)
+    assert {r.claim_id: list(r.codes) for r in reports} == EXPECTED_837I
+
+
+def _finding_sources(reports: list[Report]) -> dict[tuple[str | None, str], str | None]:
+    return {(r.claim_id, f.code): f.source for r in reports for f in r.findings}
+
+
+def test_findings_name_their_x12_position_or_reference_line() -> None:
+    sources = _finding_sources(_checked(P837))
+    head = "dsmt-837p.837 ISA13=000000101 ST02=0001"
+    ref = str(REFERENCE)
+    assert sources[("DS104", "DS104")] == f"{head} CLM01=DS104 loop 2400 seg 118"  # SV1 of line 1
+    assert sources[("DS203", "DS203")] == f"{head} CLM01=DS203 loop 2010AA seg 257"  # NM1*85
+    assert sources[("DS309", "DS309")] == f"{head} CLM01=DS309 loop 2300 seg 477"  # HI
+    assert sources[("DS301", "DS301")] == f"{head} CLM01=DS301 loop 2300 seg 325"  # CLM
+    assert sources[("DS002", "DS002")] == f"{head} CLM01=DS002 loop 2300 seg 37"
+    # facts that came from the reference data name its file and line
+    assert sources[("DS105", "DS105")] == f"{ref}:23"  # the session record
+    assert sources[("DS302", "DS302")] == f"{ref}:58"  # the referral record
+    assert sources[("DS205", "DS205")] == f"{ref}:48"  # the provider record (entity)
+
+
+def test_837i_finding_sources() -> None:
+    sources = _finding_sources(_checked(I837))
+    head = "dsmt-837i.837 ISA13=000000102 ST02=0001"
+    assert sources[("DS602", "DS602")] == f"{head} CLM01=DS602 loop 2300 seg 64"  # CLM05
+    assert sources[("DS206", "DS206")] == f"{head} CLM01=DS206 loop 2400 seg 50"  # SV2
+
+
+# --- the mapping ----------------------------------------------------------------------------------
+
+
+def test_837p_claim_mapping() -> None:
+    record = _read(P837, "dsmt-837p.837")[0]
+    assert record.claim is not None
+    assert record.claim.model_dump(mode="json") == {
+        "claim_id": "CLEAN-P",
+        "form": "professional",
+        "beneficiary_id": "MBR001CLEANP",
+        "type_of_bill": None,
+        "billing_provider": {"npi": "1000000012", "entity": None, "accreditation": None},
+        "diagnosis_codes": ["E11.65", "I10"],
+        "referral": None,
+        "lines": [
+            {
+                "line_id": "1",
+                "hcpcs": "G0109",
+                "modifiers": [],
+                "units": 2,
+                "service_date": "2026-02-02",
+                "place_of_service": "11",
+                "revenue_code": None,
+                "diagnosis_pointers": [1],
+                "rendering_npi": None,
+                "session_ids": [],
+            }
+        ],
+        "sessions": [],
+        "history": [],
+    }
+    assert dict(record.hints) == {"referral_id": "R-77", "referring_npi": "1245319599"}
+    head = "dsmt-837p.837 ISA13=000000101 ST02=0001 CLM01=CLEAN-P"
+    assert record.position == 1
+    assert record.source == f"{head} loop 2300 seg 18"
+    assert dict(record.sources) == {
+        ("claim_id",): f"{head} loop 2300 seg 18",
+        ("billing_provider",): f"{head} loop 2010AA seg 7",
+        ("beneficiary_id",): f"{head} loop 2010BA seg 13",
+        ("diagnosis_codes", 0): f"{head} loop 2300 seg 20",
+        ("diagnosis_codes", 1): f"{head} loop 2300 seg 20",
+        ("referral",): f"{head} loop 2300 seg 19",
+        ("lines", 0): f"{head} loop 2400 seg 23",
+        ("lines", 0, "service_date"): f"{head} loop 2400 seg 24",
+    }
+
+
+def test_837i_claim_mapping() -> None:
+    record = _read(I837, "dsmt-837i.837")[0]
+    assert record.claim is not None
+    claim = record.claim
+    assert claim.form.value == "institutional"
+    assert claim.type_of_bill == "131"  # CLM05-1 13 + CLM05-3 1
+    line = claim.lines[0]
+    assert (line.revenue_code, line.hcpcs, line.units, line.place_of_service) == (
+        "0942",
+        "G0109",
+        2,
+        None,
+    )
+    assert line.diagnosis_pointers == [1, 2]  # an 837I line relates to every claim diagnosis
+    assert claim.diagnosis_codes == ["E11.65", "I10"]  # HI*ABK then HI*ABF
+
+
+def _professional(
+    *,
+    hi: str = "HI*ABK:E1165",
+    sv1: str = "SV1*HC:G0109:95*100*UN*2***1",
+    extra_2300: str = "",
+    patient: str = "",
+    line_extra: str = "",
+    version: str = "005010X222A1",
+    clm05: str = "11:B:1",
+) -> bytes:
+    """A small 837P with one claim; pieces can be replaced to test the mapping."""
+    sub_hl = "HL*2*1*22*1~" if patient else "HL*2*1*22*0~"
+    body = (
+        "BHT*0019*00*B1*20260301*1200*CH~"
+        "NM1*41*2*DSMT PROGRAM*****46*S1~PER*IC*OFFICE*TE*5555550100~"
+        "NM1*40*2*MAC*****46*00435~HL*1**20*1~"
+        "NM1*85*2*DSMT PROGRAM*****XX*1234567893~N3*1 MAIN~N4*CITY*IL*62701~REF*EI*123456789~"
+        f"{sub_hl}SBR*P*18*******MB~NM1*IL*1*DOE*JANE****MI*7QX9PHI4KEEP~"
+        "NM1*PR*2*MEDICARE*****PI*00435~"
+        f"{patient}"
+        f"CLM*C-9*100***{clm05}*Y*A*Y*Y~{extra_2300}{hi}~"
+        f"LX*1~{sv1}~DTP*472*D8*20260202~{line_extra}"
+    )
+    segments = body.count("~") + 2
+    isa = (
+        "ISA*00*          *00*          *ZZ*SUB            *ZZ*RCV            "
+        "*260301*1200*^*00501*000000009*0*T*:~"
+    )
+    return (
+        f"{isa}GS*HC*SUB*RCV*20260301*1200*9*X*{version}~ST*837*0009*{version}~{body}"
+        f"SE*{segments}*0009~GE*1*9~IEA*1*000000009~"
+    ).encode()
+
+
+def test_small_837p_reads_clean() -> None:
+    (record,) = _read(_professional())
+    assert record.adapter_findings == ()
+    assert record.claim is not None
+    assert record.claim.lines[0].modifiers == ["95"]
+    assert record.claim.lines[0].place_of_service == "11"  # no SV105: CLM05-1
+
+
+def test_line_place_of_service_wins_over_the_claim() -> None:
+    (record,) = _read(_professional(sv1="SV1*HC:G0109*100*UN*2*02**1"))
+    assert record.claim is not None
+    assert record.claim.lines[0].place_of_service == "02"
+
+
+def test_dots_are_restored_and_icd9_is_marked() -> None:
+    (record,) = _read(_professional(hi="HI*ABK:E1165*ABF:Z794*BF:25000"))
+    assert record.claim is not None
+    assert record.claim.diagnosis_codes == ["E11.65", "Z79.4", "ICD9:25000"]
+
+
+def test_icd9_diagnosis_is_reported_by_ds309() -> None:
+    (record,) = _read(_professional(hi="HI*BK:25000"))
+    assert record.adapter_findings == ()  # BK is valid X12; the code is what is wrong
+    (report,) = _reports([record], select=["DS309"])
+    assert report.codes == ("DS309",)
+
+
+def test_referral_number_and_referring_npi_are_hints() -> None:
+    (record,) = _read(
+        _professional(
+            extra_2300="REF*9F*R-5~",
+            hi="HI*ABK:E1165~NM1*DN*1*REF*RAY****XX*1245319599",
+        )
+    )
+    assert dict(record.hints) == {"referral_id": "R-5", "referring_npi": "1245319599"}
+    assert record.adapter_findings == ()
+
+
+def test_rendering_npi_from_the_line_loop() -> None:
+    (record,) = _read(_professional(line_extra="NM1*82*1*RENDER*RITA****XX*1952356107~"))
+    assert record.claim is not None
+    assert record.claim.lines[0].rendering_npi == "1952356107"
+    assert record.sources[("lines", 0, "rendering_npi")].endswith("CLM01=C-9 loop 2420A seg 20")
+
+
+def test_patient_loop_makes_a_dependent_beneficiary_id() -> None:
+    patient = "HL*3*2*23*0~PAT*19~NM1*QC*1*DOE*JOHN~N3*1 ELM~N4*CITY*IL*62701~DMG*D8*20100101*M~"
+    (record,) = _read(_professional(patient=patient))
+    assert record.adapter_findings == ()
+    assert record.claim is not None
+    member, _, dependent = record.claim.beneficiary_id.partition("/")
+    assert member == "7QX9PHI4KEEP"
+    assert dependent.startswith("dependent-")
+    assert "JOHN" not in record.claim.beneficiary_id
+    (again,) = _read(_professional(patient=patient))
+    assert again.claim is not None
+    assert again.claim.beneficiary_id == record.claim.beneficiary_id  # deterministic
+    other = patient.replace("JOHN", "JACK")
+    (sibling,) = _read(_professional(patient=other))
+    assert sibling.claim is not None
+    assert sibling.claim.beneficiary_id != record.claim.beneficiary_id
+
+
+def test_fractional_units_are_a_ds001_at_the_line() -> None:
+    (record,) = _read(_professional(sv1="SV1*HC:G0109*100*UN*1.5***1"), "f.837")
+    assert record.claim is None
+    assert record.problems == ((("lines", 0, "units"), "Input should be a valid integer"),)
+    (report,) = _reports([record])
+    assert report.codes == ("DS001",)
+    assert report.claim_id == "C-9"
+    assert report.findings[0].source == (
+        "f.837 ISA13=000000009 ST02=0009 CLM01=C-9 loop 2400 seg 18"
+    )
+
+
+@pytest.mark.parametrize(
+    ("declared", "base"),
+    [("005010X222A2", "005010X222A1")],
+)
+def test_errata_version_is_read_with_the_base_map(declared: str, base: str) -> None:
+    (plain,) = _read(_professional(version=base))
+    (errata,) = _read(_professional(version=declared))
+    assert errata.adapter_findings == ()
+    assert errata.claim == plain.claim
+
+
+def test_837i_errata_version_reads_like_the_base() -> None:
+    text = I837.read_bytes()
+    base = _read(text)
+    errata = _read(text.replace(b"005010X223A2", b"005010X223A3"))
+    assert [r.adapter_findings for r in errata] == [(), (), ()]
+    assert [r.claim for r in errata] == [r.claim for r in base]
+
+
+# --- structural errors: DS003 ---------------------------------------------------------------------
+
+
+def test_broken_file_reports_each_error_where_it_belongs() -> None:
+    records = _read(BROKEN, "broken-837p.837")
+    reports = _reports(records, select=["DS0"])
+    summary = [
+        (r.record, r.claim_id, rec.claim is not None, [f.source for f in r.findings])
+        for rec, r in zip(records, reports, strict=True)
+    ]
+    one = "broken-837p.837 ISA13=000000201 ST02=0001"
+    assert summary == [
+        (
+            1,
+            "C-1",
+            True,
+            [
+                f"{one} CLM01=C-1 loop 2010AA seg 9",  # N4 before the claim: the next claim
+                f"{one} CLM01=C-1 loop 2300 seg 18",  # CLM07 in the claim
+                f"{one} CLM01=C-1 loop ST_LOOP seg 44",  # SE: every claim of the set
+            ],
+        ),
+        (2, "C-2", True, [f"{one} CLM01=C-2 loop ST_LOOP seg 44"]),
+        (3, "C-3", True, []),  # the next transaction set is read and clean
+        (4, None, False, ["broken-837p.837 ISA13=000000202 GS06=2 GS (file segment 75)"]),
+        (5, "C-4", True, []),  # the next interchange is read
+        (6, None, False, ["broken-837p.837 ISA13=000000203 IEA (file segment 109)"]),
+    ]
+    messages = [f.message for r in reports for f in r.findings]
+    assert messages == [
+        "X12 structure error at segment 9 (N4): mandatory element N401 (Billing Provider City "
+        "Name) is missing. Correct the 837; a payer rejects it before adjudicating its claims.",
+        "X12 structure error at segment 18 (CLM): CLM07 (Assignment or Plan Participation Code) "
+        "is not a valid code. Correct the 837; a payer rejects it before adjudicating its claims.",
+        "X12 structure error at segment 44 (SE): SE count of 49 for SE02=0001 is wrong. I count "
+        "44. Correct the 837; a payer rejects it before adjudicating its claims.",
+        "X12 structure error at segment 44 (SE): SE count of 49 for SE02=0001 is wrong. I count "
+        "44. Correct the 837; a payer rejects it before adjudicating its claims.",
+        "X12 structure error at GS (segment 75 of the file): functional group GS01=HC "
+        "GS08=004010X098A1 is not an 837P (005010X222A1/A2) or 837I (005010X223A2/A3) claim "
+        "group; its transaction sets were not read. Correct the 837; a payer rejects it before "
+        "adjudicating its claims.",
+        "X12 structure error at IEA (segment 109 of the file): IEA count for IEA02=000000203 is "
+        "wrong. Correct the 837; a payer rejects it before adjudicating its claims.",
+    ]
+    assert all(
+        f.code == "DS003" and f.severity.value == "error" for r in reports for f in r.findings
+    )
+
+
+def test_ds003_follows_the_selection_on_claims_but_not_on_claimless_records() -> None:
+    reports = _reports(_read(BROKEN, "broken-837p.837"), select=["DS601"])
+    assert [list(r.codes) for r in reports] == [[], [], [], ["DS003"], [], ["DS003"]]
+
+
+def test_ds003_severity_override() -> None:
+    reports = _reports(_read(BROKEN), select=["DS0"], severity=["DS003=warning"])
+    assert {f.severity.value for r in reports for f in r.findings} == {"warning"}
+    assert [r.status.value for r in reports][:3] == ["review", "review", "pass"]
+
+
+def test_line_errors_carry_the_line_id() -> None:
+    data = _professional(sv1="SV1*HC:G0109*100*XX*2***1")  # SV103 unit basis: not a valid code
+    (record,) = _read(data)
+    (finding,) = record.adapter_findings
+    assert finding.line_id == "1"
+    assert "SV103" in finding.message
+    assert finding.source is not None
+    assert finding.source.endswith("CLM01=C-9 loop 2400 seg 18")
+
+
+def test_messages_never_contain_element_values() -> None:
+    secret = "ZEBEDIAH" * 12  # a 96-character subscriber name: too long for NM103
+    data = _professional().replace(b"NM1*IL*1*DOE*JANE", f"NM1*IL*1*{secret}*JANE".encode())
+    (record,) = _read(data)
+    messages = [f.message for f in record.adapter_findings]
+    assert messages == [
+        "X12 structure error at segment 13 (NM1): NM103 (Subscriber Last Name) is too long. "
+        "Correct the 837; a payer rejects it before adjudicating its claims."
+    ]
+    assert not any("ZEBEDIAH" in (f.source or "") + f.message for f in record.adapter_findings)
+    assert "7QX9PHI4KEEP" not in repr(record.adapter_findings)
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        (b"", "not an X12 interchange: the input does not begin with an ISA segment"),
+        (
+            b'{"claim_id": "C-1"}',
+            "not an X12 interchange: the input does not begin with an ISA segment",
+        ),
+        (b"ISA*00*short~", "the ISA segment is not the fixed 106 characters X12 requires"),
+    ],
+    ids=["empty", "json", "short-isa"],
+)
+def test_input_that_is_not_x12_is_one_claimless_record(data: bytes, problem: str) -> None:
+    (record,) = _read(data, "x.837")
+    assert (record.position, record.claim, record.problems) == (1, None, ())
+    (finding,) = record.adapter_findings
+    assert finding.code == "DS003"
+    assert problem in finding.message
+    assert finding.source == "x.837 ISA (file segment 1)"
+
+
+ISA = (
+    "ISA*00*          *00*          *ZZ*SUB            *ZZ*RCV            "
+    "*260301*1200*^*00501*000000009*0*T*:~"
+)
+
+
+def test_segment_pyx12_fails_on_is_reported_and_reading_goes_on() -> None:
+    # pyx12's reader raises IndexError on a GE with no GS; the adapter resumes with the next segment
+    (record,) = _read(f"{ISA}GE*1*1~IEA*1*000000009~".encode(), "g.837")
+    assert [f.message for f in record.adapter_findings] == [
+        f"X12 structure error at segment {n} of the file: pyx12 could not read a segment "
+        "(IndexError); it was skipped. Correct the 837; a payer rejects it before adjudicating "
+        "its claims."
+        for n in (2, 3)
+    ]
+    assert record.source == "g.837 ISA13=000000009 file segment 2"
+
+
+def test_interchange_without_a_group_is_reported() -> None:
+    (record,) = _read(f"{ISA}IEA*1*000000009~".encode())
+    problems = [f.message.split(": ", 1)[1].split(". Correct")[0] for f in record.adapter_findings]
+    assert problems == [
+        'Mandatory loop "Functional Group Header" (GS_LOOP) missing',
+        "IEA count for IEA02=000000009 is wrong",
+    ]
+
+
+def test_input_that_yields_nothing_still_yields_one_record() -> None:
+    # the ISA's last character is taken as the segment terminator: here it is wrong
+    data = ISA.replace(":~", ":X").encode() + b"GS*HC*SUB*RCV*20260301*1200*9*X*005010X222A1~"
+    records = _read(data)
+    assert len(records) == 1
+    assert records[0].claim is None
+    assert {f.code for f in records[0].adapter_findings} == {"DS003"}
+
+
+def test_leading_whitespace_and_byte_order_mark_are_skipped() -> None:
+    (record,) = _read(b"\xef\xbb\xbf\r\n  " + _professional())
+    assert record.claim is not None
+    assert record.adapter_findings == ()
+
+
+def test_a_text_stream_reads_too() -> None:
+    text = _professional().decode("latin-1")
+    (record,) = list(read_records(io.StringIO(text), name="t.837"))
+    assert record.claim is not None
+
+
+def test_truncated_file_keeps_its_claims_and_reports_the_missing_trailers() -> None:
+    data = P837.read_bytes()
+    cut = data[: data.index(b"CLM*DS101*")]  # ends before the third claim's CLM: no SE, GE, IEA
+    records = _read(cut, "cut.837")
+    assert [r.claim_id for r in records] == ["CLEAN-P", "DS002"]
+    last = records[-1]
+    messages = [f.message for f in last.adapter_findings]
+    assert any("Transaction Set Trailer" in m for m in messages)
+    assert all(r.claim is not None for r in records)
+
+
+def test_one_file_is_read_again_identically() -> None:
+    first = _read(P837)
+    second = _read(P837)
+    assert first == second
+
+
+def test_import_dsmt_rules_does_not_import_pyx12() -> None:
+    code = "import sys, dsmt_rules, dsmt_rules.reference, dsmt_rules.mue; print('pyx12' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+# --- third-party files: one result per CLM, or a clear finding; never a traceback -----------------
+
+
+def _third_party_files() -> Iterator[Path]:
+    if THIRD_PARTY.is_dir():
+        for path in sorted(THIRD_PARTY.rglob("*")):
+            if path.is_file() and path.name not in ("LICENSE", "README.md"):
+                yield path
+
+
+def _clm_count(path: Path) -> int | None:
+    """CLM segments as pyx12's tokenizer sees them; None when it cannot read the file at all."""
+    try:
+        with path.open(encoding="latin-1") as fh:
+            reader = pyx12.x12file.X12Reader(fh)
+            return sum(1 for seg in reader if seg.get_seg_id() == "CLM")
+    except pyx12.errors.X12Error:
+        return None
+
+
+THIRD_PARTY_FILES = list(_third_party_files())
+
+
+@pytest.mark.skipif(
+    not THIRD_PARTY_FILES,
+    reason=f"third-party X12 files not found at {THIRD_PARTY} (../shared beside the project)",
+)
+@pytest.mark.parametrize("path", THIRD_PARTY_FILES, ids=[p.name for p in THIRD_PARTY_FILES])
+def test_third_party_file_yields_one_result_per_claim_or_a_finding(path: Path) -> None:
+    records = _read(path, path.name)
+    reports = _reports(records)
+    assert len(reports) == len(records) >= 1
+    assert [r.record for r in reports] == list(range(1, len(records) + 1))
+    claims = [rec for rec in records if rec.claim is not None or rec.problems]
+    claimless = [rec for rec in records if rec.claim is None and not rec.problems]
+    expected = _clm_count(path)
+    if expected is None:  # pyx12 cannot read it: one record that says why
+        assert claims == []
+        assert len(claimless) == 1
+    else:
+        assert len(claims) == expected
+    for rec in claims:
+        assert rec.claim_id is not None
+        assert rec.source is not None
+        assert rec.source.startswith(f"{path.name} ISA13=")
+    for rec in claimless:
+        assert rec.adapter_findings, "a record without a claim must say why"
+        assert {f.code for f in rec.adapter_findings} == {"DS003"}
+    for report in reports:
+        for finding in report.findings:
+            assert finding.source is not None
+            assert "\n" not in finding.message
+
+
+def test_errata_third_party_files_are_read_with_the_base_maps() -> None:
+    p = THIRD_PARTY / "linuxforhealth-837p" / "demo.example1.837"
+    if not p.is_file():
+        pytest.skip(f"{p} not found")
+    (record,) = _read(p, p.name)
+    assert record.adapter_findings == ()  # GS08/ST03 005010X222A2: no version error
+    assert record.claim is not None
+    assert record.claim.diagnosis_codes == ["ICD9:0340", "ICD9:V7389"]  # BK/BF qualifiers
+
+
+# --- the command line -----------------------------------------------------------------------------
+
+
+def test_cli_check_with_reference_and_mue(capsys: pytest.CaptureFixture[str]) -> None:
+    from dsmt_rules.cli import main
+
+    args = [str(P837), str(I837), "--reference", str(REFERENCE), "--mue-file", str(MUE)]
+    status = main(["check", *args, "--format", "jsonl", "--no-progress"])
+    out = capsys.readouterr().out
+    reports = [json.loads(line) for line in out.splitlines()]
+    assert status == 1
+    got = {r["claim_id"]: [f["code"] for f in r["findings"]] for r in reports}
+    assert got == {**EXPECTED_837P, **EXPECTED_837I}
+    ds104 = next(r for r in reports if r["claim_id"] == "DS104")["findings"][0]
+    assert ds104["source"] == f"{P837} ISA13=000000101 ST02=0001 CLM01=DS104 loop 2400 seg 118"
+
+
+def test_cli_without_reference_reads_the_bare_837(capsys: pytest.CaptureFixture[str]) -> None:
+    from dsmt_rules.cli import main
+
+    status = main(["check", str(I837), "--format", "jsonl", "--no-progress"])
+    reports = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert status == 1
+    assert [[f["code"] for f in r["findings"]] for r in reports] == [
+        ["DS107", "DS201", "DS301"],  # no sessions, accreditation or referral in an 837
+        ["DS107", "DS201", "DS206", "DS301"],  # bill type 771: an FQHC
+        ["DS107", "DS201", "DS301", "DS602"],
+    ]
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--mue-file", "missing.csv", "missing.csv: cannot read the MUE file"),
+        ("--reference", "missing.jsonl", "missing.jsonl: cannot read the reference file"),
+    ],
+)
+def test_cli_bad_reference_or_mue_is_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, option: str, value: str, message: str
+) -> None:
+    from dsmt_rules.cli import main
+
+    status = main(["check", str(P837), option, str(tmp_path / value), "--no-progress"])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert message in err
+    assert err.count("\n") == 1
