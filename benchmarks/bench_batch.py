@@ -2,6 +2,8 @@
 
 Run with ``.venv/bin/python benchmarks/bench_batch.py [--claims N]`` (default 200 000 claims, from
 ``_generate.py``: about 2.5 claims per beneficiary, a fifth of them with a ``history`` array).
+``--one-beneficiary`` gives every claim the same beneficiary id instead (a test file that uses one
+placeholder id): the worst case for batch semantics, every claim history for every other one.
 
 Each mode runs in a fresh interpreter, so that its peak resident memory (``ru_maxrss``) is its own:
 
@@ -101,6 +103,22 @@ def _run_mode(mode: str, path: Path, sample: int) -> dict[str, object]:
     return out
 
 
+PLACEHOLDER = "TEST-BENEFICIARY"
+"""The beneficiary id of every claim with ``--one-beneficiary``."""
+
+
+def _one_beneficiary(source: Path, target: Path) -> None:
+    """The claims of ``source`` with every beneficiary id replaced by :data:`PLACEHOLDER`."""
+    tmp = target.with_suffix(".tmp")
+    with source.open("rb") as src, tmp.open("w", encoding="utf-8", newline="\n") as out:
+        for line in src:
+            doc = json.loads(line)
+            doc["beneficiary_id"] = PLACEHOLDER
+            out.write(json.dumps(doc, separators=(",", ":")))
+            out.write("\n")
+    tmp.replace(target)
+
+
 def _spawn(mode: str, path: Path, sample: int) -> dict[str, object]:
     cmd = [sys.executable, __file__, "--mode", mode, "--file", str(path), "--sample", str(sample)]
     done = subprocess.run(cmd, check=True, capture_output=True, text=True)
@@ -113,6 +131,11 @@ def main() -> None:
     parser.add_argument("--claims", type=int, default=200_000)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--sample", type=int, default=20_000, help="claims held by 'materialise'")
+    parser.add_argument(
+        "--one-beneficiary",
+        action="store_true",
+        help=f"give every claim the beneficiary id {PLACEHOLDER!r} (the worst case for batches)",
+    )
     parser.add_argument("--mode", help=argparse.SUPPRESS)
     parser.add_argument("--file", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -128,6 +151,11 @@ def main() -> None:
     if not path.exists():
         print(f"generating {path.name} ...", flush=True)
         write_jsonl(path, args.claims, seed=args.seed)
+    if args.one_beneficiary:
+        mixed, path = path, DATA / f"claims-{args.claims}-s{args.seed}-one-beneficiary.jsonl"
+        if not path.exists():
+            print(f"writing {path.name} (every claim of {PLACEHOLDER}) ...", flush=True)
+            _one_beneficiary(mixed, path)
     size_mib = path.stat().st_size / 2**20
     print(f"{path.name}: {args.claims} claims, {size_mib:.0f} MiB; python {sys.version.split()[0]}")
 

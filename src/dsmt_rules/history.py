@@ -30,12 +30,22 @@ Counting against a cap walks the window's services in ledger order: the line who
 running total past the cap carries an :class:`Overage` naming the units over it; every later line
 of that window is over by all of its units. Only the claim's own lines are reported: the other
 claims of a batch get their findings when they are checked.
+
+Every claim of one beneficiary in a batch sees the same services (its own lines are among them
+either way; only *which* lines are its own differs). So the work is split in two: a :class:`Book`
+holds the beneficiary-level results, computed once (the sorted services and, from one walk over
+them, the phases, the running totals of every cap's window and the MNT dates; DS110's first lines
+per code and session on first use), and a :class:`Ledger` is a cheap view of a book for one claim
+(its sequence number and its own ``history``): each of its answers costs in proportion to the
+claim's own lines, not to the beneficiary's. :mod:`dsmt_rules.batch` builds one book per
+beneficiary; :meth:`Ledger.for_claim` builds a book for one claim.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
@@ -49,6 +59,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "RECORD",
+    "Book",
     "Ledger",
     "Match",
     "Overage",
@@ -128,15 +139,6 @@ class Overage(NamedTuple):
     """The follow-up calendar year, for follow-up caps."""
 
 
-class _Phases(NamedTuple):
-    phases: tuple[Phase | None, ...]
-    """Parallel to ``Ledger.services``: the phase of each DSMT service (None for MNT)."""
-    period: Period | None
-    initial: list[int]
-    initial_individual: list[int]
-    follow_up: list[int]
-
-
 _INITIAL = Phase(Training.INITIAL)
 
 
@@ -191,6 +193,41 @@ def services_of(
             )
 
 
+_new_tuple = tuple.__new__
+
+
+def _line_services(claim: Claim, profile: Profile, seq: int) -> list[Service]:
+    """:func:`services_of` as a list, built without the generator and keyword handling (fast)."""
+    codes = profile.ledger_codes
+    referral = claim.referral
+    referral_id = None if referral is None else referral.referral_id
+    training = None if referral is None else referral.training
+    claim_id = claim.claim_id
+    out: list[Service] = []
+    for i, line in enumerate(claim.lines):
+        hcpcs = line.hcpcs
+        if hcpcs in codes:
+            ids = line.session_ids
+            out.append(
+                _new_tuple(
+                    Service,
+                    (
+                        line.service_date,
+                        claim_id,
+                        seq,
+                        i,
+                        line.line_id,
+                        hcpcs,
+                        line.units,
+                        referral_id,
+                        training,
+                        tuple(ids) if len(ids) < 2 else tuple(dict.fromkeys(ids)),
+                    ),
+                )
+            )
+    return out
+
+
 def _unique(ids: Sequence[str]) -> tuple[str, ...]:
     return tuple(ids) if len(ids) < 2 else tuple(dict.fromkeys(ids))
 
@@ -213,11 +250,184 @@ def merge_record(into: dict[RecordKey, int], view: Mapping[RecordKey, int]) -> N
             into[key] = n
 
 
+_ORDER = operator.itemgetter(0, 1, 2, 3)
+"""The ledger order of a :class:`Service` (its :attr:`Service.order`), as a fast sort key."""
+
+_DuplicateKey = tuple[str, str | dt.date]
+"""Code and session id, or code and date of service for a line that links no session."""
+
+
+class Book:
+    """The beneficiary-level results that every :class:`Ledger` of the same services shares.
+
+    One walk over the sorted services, when the book is made, gives each DSMT service's phase,
+    the initial period, the running totals of the initial period, of its individual units, of each
+    follow-up year and under each referral id, the positions of each claim's lines and the MNT
+    codes by date (DS501). The first lines per code and session (DS110) are found on first use,
+    when the book holds more than one claim. Memory is proportional to the services.
+    """
+
+    __slots__ = (
+        "_duplicates",
+        "by_seq",
+        "follow_up",
+        "individual",
+        "initial",
+        "mnt_codes_by_date",
+        "period",
+        "phases",
+        "profile",
+        "referrals",
+        "services",
+    )
+
+    def __init__(self, services: Iterable[Service], profile: Profile) -> None:
+        self.profile = profile
+        self.services: tuple[Service, ...] = tuple(sorted(services, key=_ORDER))
+        """Every DSMT/MNT service, in ledger order."""
+        self._duplicates: dict[_DuplicateKey, list[int]] | None = None
+        dsmt = profile.dsmt_codes
+        mnt = profile.mnt_codes
+        individual_code = profile.individual_code
+        months = profile.initial_period_months
+        follow_up_training = Training.FOLLOW_UP
+        period: Period | None = None
+        start = end = dt.date.min
+        phases: list[Phase | None] = []
+        initial: dict[int, int] = {}
+        individual: dict[int, int] = {}
+        follow_up: dict[int, int] = {}
+        referrals: dict[str, dict[int, int]] = {}
+        by_seq: dict[int, list[int]] = {}
+        by_date: dict[dt.date, set[str]] = {}
+        in_initial = in_individual = 0
+        years: dict[int, int] = {}
+        under: dict[str, int] = {}
+        year_phases: dict[int, Phase] = {}
+        for k, (day, claim_id, seq, _, _, code, units, rid, training, _) in enumerate(
+            self.services
+        ):
+            if claim_id != RECORD:
+                found = by_seq.get(seq)
+                if found is None:
+                    by_seq[seq] = [k]
+                else:
+                    found.append(k)
+            if code not in dsmt:
+                phases.append(None)
+                if code in mnt:
+                    codes = by_date.get(day)
+                    if codes is None:
+                        by_date[day] = {code}
+                    else:
+                        codes.add(code)
+                continue
+            if period is None and training is not follow_up_training:
+                period = initial_period_from(day, months)
+                start, end = period
+            if units < 0:
+                units = 0
+            if period is not None and start <= day <= end:
+                phases.append(_INITIAL)
+                initial[k] = in_initial
+                in_initial += units
+                if code == individual_code:
+                    individual[k] = in_individual
+                    in_individual += units
+            else:
+                year = day.year
+                phase = year_phases.get(year)
+                if phase is None:
+                    phase = year_phases[year] = Phase(follow_up_training, year)
+                phases.append(phase)
+                before = years.get(year, 0)
+                follow_up[k] = before
+                years[year] = before + units
+            if rid is not None:
+                group = referrals.get(rid)
+                if group is None:
+                    group = referrals[rid] = {}
+                before = under.get(rid, 0)
+                group[k] = before
+                under[rid] = before + units
+        self.phases: tuple[Phase | None, ...] = tuple(phases)
+        """Parallel to ``services``: the phase of each DSMT service (None for MNT)."""
+        self.period: Period | None = period
+        """The initial period, or None when no initial training is on record."""
+        self.initial = initial
+        """Position in ``services`` -> units of the initial period before it (DS401's window)."""
+        self.individual = individual
+        """The same, for the individual code's units in the initial period (DS402)."""
+        self.follow_up = follow_up
+        """Position -> units of its follow-up calendar year before it (DS403)."""
+        self.referrals = referrals
+        """Referral id -> {position of a DSMT service under it -> units under it before it} (DS305)."""
+        self.by_seq = by_seq
+        """Sequence number of a claim -> the positions of its lines, in order."""
+        self.mnt_codes_by_date: Mapping[dt.date, set[str]] = by_date
+        """The MNT codes of the services by date of service (DS501; do not modify)."""
+
+    @classmethod
+    def of(
+        cls, lines: Sequence[Service], record: Mapping[RecordKey, int], profile: Profile
+    ) -> Book:
+        """The book of claim lines and the (merged) services on record.
+
+        A service on record under a referral id that a line is billed under has that referral's
+        training (not known when the lines disagree about it); a service on record with the date,
+        code and units of a line is that line.
+        """
+        if not record:
+            return cls(lines, profile)
+        trainings: dict[str, Training | None] = {}
+        for s in lines:
+            if s.referral_id is not None:
+                known = trainings.setdefault(s.referral_id, s.training)
+                if known is not s.training:
+                    trainings[s.referral_id] = None
+        return cls([*lines, *_unmatched(record, lines, trainings)], profile)
+
+    def positions(self, seq: int) -> Sequence[int]:
+        """Where the lines of the claim with sequence number ``seq`` are in ``services``, in order."""
+        return self.by_seq.get(seq, ())
+
+    def first_lines(self, key: _DuplicateKey) -> Sequence[int]:
+        """For DS110: the positions of the first line with ``key`` and of the first line with it
+        on another claim than that one (when there is one)."""
+        if self._duplicates is None:
+            services = self.services
+            firsts: dict[_DuplicateKey, list[int]] = {}
+            for k, s in enumerate(services):
+                if s.claim_id == RECORD:
+                    continue
+                keys: Iterable[_DuplicateKey] = (
+                    [(s.hcpcs, sid) for sid in s.session_ids]
+                    if s.session_ids
+                    else [(s.hcpcs, s.service_date)]
+                )
+                for key_ in keys:
+                    found = firsts.get(key_)
+                    if found is None:
+                        firsts[key_] = [k]
+                    elif len(found) == 1 and services[found[0]].seq != s.seq:
+                        found.append(k)
+            self._duplicates = firsts
+        return self._duplicates.get(key, ())
+
+
+_EMPTY: Mapping[int, int] = {}
+
+
 class Ledger:
     """The beneficiary's DSMT and MNT services, as seen from one claim under check.
 
-    Build it with :meth:`for_claim`; rules reach it as ``ctx.ledger``.
+    A view of a :class:`Book` for the claim with sequence number ``seq``: the claim's lines are
+    the book's lines with that ``seq``. Build it with :meth:`for_claim` (or, in a batch,
+    :meth:`view` of the beneficiary's book); rules reach it as ``ctx.ledger``. Every answer costs
+    in proportion to the claim's own lines (the book computes the rest once).
     """
+
+    __slots__ = ("_own", "_own_index", "book", "own_history", "profile", "seq")
 
     def __init__(
         self,
@@ -227,13 +437,25 @@ class Ledger:
         seq: int = 0,
         own_history: Sequence[HistoryEntry] = (),
     ) -> None:
-        self.profile = profile
+        self._bind(Book(services, profile), seq, tuple(own_history))
+
+    def _bind(self, book: Book, seq: int, own_history: tuple[HistoryEntry, ...]) -> None:
+        self.book = book
+        self.profile = book.profile
         self.seq = seq
         """The sequence number of the claim under check (its lines are the ones reported)."""
-        self.services: tuple[Service, ...] = tuple(sorted(services, key=_order))
-        """Every DSMT/MNT service, in ledger order."""
-        self.own_history: tuple[HistoryEntry, ...] = tuple(own_history)
+        self.own_history = own_history
         """The services on record as the claim under check gives them (``history`` + ``history=``)."""
+        self._own: Sequence[int] = book.by_seq.get(seq, ())
+        """The positions of the claim's lines in ``services``, in ledger order."""
+        self._own_index: dict[int, int] | None = None
+
+    @classmethod
+    def view(cls, book: Book, *, seq: int = 0, own_history: Sequence[HistoryEntry] = ()) -> Ledger:
+        """The ledger of the claim with sequence number ``seq`` whose services ``book`` holds."""
+        ledger = cls.__new__(cls)
+        ledger._bind(book, seq, tuple(own_history))
+        return ledger
 
     @classmethod
     def for_claim(
@@ -254,20 +476,24 @@ class Ledger:
         A service on record under a referral id that a line of the ledger is billed under has that
         referral's training (not known when the beneficiary's claims disagree about it).
         """
-        own_history = (*claim.history, *history)
-        merged = dict(record or {})
-        merge_record(merged, record_counts(claim.history, profile))
-        merge_record(merged, record_counts(history, profile))
-        own = list(services_of(claim, profile, seq))
+        own = _line_services(claim, profile, seq)
+        if not history and not claim.history and not record:
+            lines = [*(s for s in others if s.seq != seq), *own] if others else own
+            return cls.view(Book(lines, profile), seq=seq)
+        history = tuple(history)
+        own_history = (*claim.history, *history) if history else tuple(claim.history)
+        merged = dict(record) if record else {}
+        if claim.history:
+            merge_record(merged, record_counts(claim.history, profile))
+        if history:
+            merge_record(merged, record_counts(history, profile))
         lines = [*(s for s in others if s.seq != seq), *own]
-        trainings: dict[str, Training | None] = {}
-        for s in lines:
-            if s.referral_id is not None:
-                known = trainings.setdefault(s.referral_id, s.training)
-                if known is not s.training:
-                    trainings[s.referral_id] = None
-        on_record = _unmatched(merged, lines, trainings)
-        return cls([*lines, *on_record], profile, seq=seq, own_history=own_history)
+        return cls.view(Book.of(lines, merged, profile), seq=seq, own_history=own_history)
+
+    @property
+    def services(self) -> tuple[Service, ...]:
+        """Every DSMT/MNT service, in ledger order."""
+        return self.book.services
 
     # --- the claim's own lines ---------------------------------------------------------------
 
@@ -275,48 +501,24 @@ class Ledger:
         """Whether a service is a line of the claim under check."""
         return service.seq == self.seq and service.claim_id != RECORD
 
-    @functools.cached_property
-    def _own_index(self) -> dict[int, int]:
-        return {s.line: k for k, s in enumerate(self.services) if self.is_own(s)}
+    def _index(self) -> dict[int, int]:
+        """The claim's line index (in ``claim.lines``) -> its position in ``services``."""
+        if self._own_index is None:
+            services = self.book.services
+            self._own_index = {services[k].line: k for k in self._own}
+        return self._own_index
 
     # --- phase ----------------------------------------------------------------------------------
-
-    @functools.cached_property
-    def _phases(self) -> _Phases:
-        """One walk over the services: each DSMT service's phase, and the members of each window."""
-        dsmt = self.profile.dsmt_codes
-        individual = self.profile.individual_code
-        months = self.profile.initial_period_months
-        period: Period | None = None
-        phases: list[Phase | None] = []
-        initial: list[int] = []
-        initial_individual: list[int] = []
-        follow_up: list[int] = []
-        for k, s in enumerate(self.services):
-            if s.hcpcs not in dsmt:
-                phases.append(None)
-                continue
-            if period is None and s.training is not Training.FOLLOW_UP:
-                period = initial_period_from(s.service_date, months)
-            if period is not None and period.start <= s.service_date <= period.end:
-                phases.append(_INITIAL)
-                initial.append(k)
-                if s.hcpcs == individual:
-                    initial_individual.append(k)
-            else:
-                phases.append(Phase(Training.FOLLOW_UP, s.service_date.year))
-                follow_up.append(k)
-        return _Phases(tuple(phases), period, initial, initial_individual, follow_up)
 
     @property
     def initial_period(self) -> Period | None:
         """The beneficiary's initial period, or None when no initial training is on record."""
-        return self._phases.period
+        return self.book.period
 
     def phase_of_line(self, line: int) -> Phase | None:
         """The phase of the claim's DSMT line ``line`` (index in ``claim.lines``); None if not DSMT."""
-        k = self._own_index.get(line)
-        return None if k is None else self._phases.phases[k]
+        k = self._index().get(line)
+        return None if k is None else self.book.phases[k]
 
     def follow_up_cap(self, year: int) -> int:
         """Follow-up units allowed in a calendar year.
@@ -335,50 +537,68 @@ class Ledger:
 
     # --- caps -------------------------------------------------------------------------------------
 
-    def _overages(
-        self, members: Iterable[int], cap: int | Callable[[int], int], *, by_year: bool = False
+    def _own_overages(
+        self, before: Mapping[int, int], cap: int | Callable[[int], int], *, by_year: bool = False
     ) -> list[Overage]:
-        """Walk services (indices into ``services``, in order) against a cap, per year if asked."""
-        totals: dict[int | None, int] = {}
+        """The claim's lines past a cap, from a window's running totals (``before``), in order."""
         out: list[Overage] = []
-        for k in members:
-            s = self.services[k]
+        if not before:
+            return out
+        services = self.book.services
+        for k in self._own:
+            units_before = before.get(k)
+            if units_before is None:
+                continue
+            s = services[k]
+            units = s.units if s.units > 0 else 0
+            if not units:
+                continue
             year = s.service_date.year if by_year else None
             limit = cap(year or 0) if callable(cap) else cap
-            units = max(s.units, 0)
-            before = totals.get(year, 0)
-            total = before + units
-            totals[year] = total
-            if units and total > limit and self.is_own(s):
-                out.append(Overage(s.line, total, limit, total - max(before, limit), year))
+            total = units_before + units
+            if total > limit:
+                out.append(Overage(s.line, total, limit, total - max(units_before, limit), year))
         return out
 
     def initial_overages(self) -> list[Overage]:
         """The claim's lines past ``initial_max_units`` in the initial period (DS401)."""
-        return self._overages(self._phases.initial, self.profile.initial_max_units)
+        return self._own_overages(self.book.initial, self.profile.initial_max_units)
 
     def individual_overages(self) -> list[Overage]:
         """The claim's individual-code lines past ``initial_individual_max_units`` (DS402)."""
-        members = self._phases.initial_individual
-        return self._overages(members, self.profile.initial_individual_max_units)
+        cap = self.profile.initial_individual_max_units
+        return self._own_overages(self.book.individual, cap)
 
     def follow_up_overages(self) -> list[Overage]:
         """The claim's lines past the follow-up units of their calendar year (DS403)."""
-        return self._overages(self._phases.follow_up, self.follow_up_cap, by_year=True)
+        return self._own_overages(self.book.follow_up, self.follow_up_cap, by_year=True)
 
     def referral_overages(self, referral_id: str | None, cap: int) -> list[Overage]:
         """The claim's DSMT lines past ``cap`` units billed under one referral (DS305).
 
         Without a referral id only the claim's own lines are known to be under it.
         """
+        book = self.book
+        services = book.services
         dsmt = self.profile.dsmt_codes
-        members = (
-            k
-            for k, s in enumerate(self.services)
-            if s.hcpcs in dsmt
-            and (self.is_own(s) or (referral_id is not None and s.referral_id == referral_id))
-        )
-        return self._overages(members, cap)
+        own = [k for k in self._own if services[k].hcpcs in dsmt]
+        if referral_id is not None:
+            for k in own:
+                if services[k].referral_id != referral_id:
+                    break
+            else:
+                # Every DSMT line of the claim is billed under it (DS305 asks for the claim's own
+                # referral): the walk under the referral id that the book made is the window.
+                return self._own_overages(book.referrals.get(referral_id, _EMPTY), cap)
+        members = set(own)
+        if referral_id is not None:
+            members.update(book.referrals.get(referral_id, _EMPTY))
+        before: dict[int, int] = {}
+        total = 0
+        for k in sorted(members):
+            before[k] = total
+            total += max(services[k].units, 0)
+        return self._own_overages(before, cap)
 
     # --- duplicates -----------------------------------------------------------------------------
 
@@ -390,28 +610,41 @@ class Ledger:
         beneficiary in the batch that comes earlier in ledger order and has the same code and a
         session in common, or, when neither links a session, the same code and date of service.
         """
-        k = self._own_index.get(line)
+        k = self._index().get(line)
         if k is None:
             return None
-        me = self.services[k]
+        book = self.book
+        me = book.services[k]
         for entry in self.own_history:
             if entry.hcpcs == me.hcpcs and entry.service_date == me.service_date:
                 return Match(_from_record(entry, -1, None), None)
-        mine = set(me.session_ids)
-        for other in self.services[:k]:
-            if other.claim_id == RECORD or self.is_own(other) or other.hcpcs != me.hcpcs:
-                continue
-            if mine and other.session_ids:
-                shared = next((sid for sid in me.session_ids if sid in other.session_ids), None)
-                if shared is not None:
-                    return Match(other, shared)
-            elif not mine and not other.session_ids and other.service_date == me.service_date:
-                return Match(other, None)
-        return None
+        if len(book.by_seq) < 2:
+            return None
+        keys: Iterable[_DuplicateKey] = (
+            [(me.hcpcs, sid) for sid in me.session_ids]
+            if me.session_ids
+            else [(me.hcpcs, me.service_date)]
+        )
+        first = k
+        for key in keys:
+            for j in book.first_lines(key):
+                if j < first and book.services[j].seq != self.seq:
+                    first = j
+                    break
+        if first == k:
+            return None
+        other = book.services[first]
+        if not me.session_ids:
+            return Match(other, None)
+        shared = next(sid for sid in me.session_ids if sid in other.session_ids)
+        return Match(other, shared)
 
+    # --- MNT --------------------------------------------------------------------------------------
 
-def _order(s: Service) -> tuple[dt.date, str, int, int]:
-    return s.order
+    @property
+    def mnt_codes_by_date(self) -> Mapping[dt.date, set[str]]:
+        """The beneficiary's MNT codes by date of service (DS501; do not modify)."""
+        return self.book.mnt_codes_by_date
 
 
 def _from_record(entry: HistoryEntry, rank: int, training: Training | None) -> Service:

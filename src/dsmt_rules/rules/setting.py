@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import ClassVar
 
 from dsmt_rules.findings import Loc, Severity
@@ -31,15 +31,11 @@ _INSTITUTIONAL_LINE: dict[str, object] = {
 """The base claim's G0109 line as an institutional (837I / UB-04) line: revenue code, no POS."""
 
 
-def _mnt_codes_by_date(ctx: Context) -> dict[dt.date, set[str]]:
+def _mnt_codes_by_date(ctx: Context) -> Mapping[dt.date, set[str]]:
     """The beneficiary's MNT codes by date of service, from the ledger: this claim's lines, its
-    ``history`` (and ``history=``) and, in a batch, the beneficiary's other claims."""
-    mnt = ctx.profile.mnt_codes
-    by_date: dict[dt.date, set[str]] = {}
-    for service in ctx.ledger.services:
-        if service.hcpcs in mnt:
-            by_date.setdefault(service.service_date, set()).add(service.hcpcs)
-    return by_date
+    ``history`` (and ``history=``) and, in a batch, the beneficiary's other claims (computed once
+    per beneficiary and shared by its claims: do not modify)."""
+    return ctx.ledger.mnt_codes_by_date
 
 
 class MntSameDay(Rule):
