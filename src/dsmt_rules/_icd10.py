@@ -135,16 +135,26 @@ def dotted(code: str) -> str:
     return plain if len(plain) <= 3 else f"{plain[:3]}.{plain[3:]}"
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def is_code_shaped(code: str) -> bool:
-    """Whether a value is written like an ICD-10-CM code (``E11.65`` or ``E1165``, any case)."""
+    """Whether a value is written like an ICD-10-CM code (``E11.65`` or ``E1165``, any case).
+
+    Cached: claims repeat a few thousand codes, and the answer depends on the value alone.
+    """
     return _SHAPE.fullmatch(code.upper()) is not None
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _plain(code: str) -> str | None:
+    """The undotted, upper-case form of a value written like a code, else None (cached)."""
+    return normalize(code) if is_code_shaped(code) else None
 
 
 def is_known(code: str) -> bool:
     """Whether a code exists in the code set at any level (``E11`` does; ``E11.99`` does not)."""
-    if not is_code_shaped(code):
+    plain = _plain(code)
+    if plain is None:
         return False
-    plain = normalize(code)
     codes = _index().codes
     i = bisect.bisect_left(codes, plain)
     return i < len(codes) and codes[i] == plain
@@ -155,7 +165,8 @@ def is_billable(code: str) -> bool:
 
     ``E11.9`` and ``e119`` are billable; ``E11`` (a category) is not; ``E11.99`` does not exist.
     """
-    return is_code_shaped(code) and normalize(code) in _index().billable
+    plain = _plain(code)
+    return plain is not None and plain in _index().billable
 
 
 def billable_codes() -> frozenset[str]:

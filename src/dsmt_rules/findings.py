@@ -67,14 +67,21 @@ class Finding:
         }
 
 
+# Enum members as module constants: a member lookup on its class is slow in Python 3.11, and
+# status_of runs once per claim checked.
+_ERROR, _WARNING = Severity.ERROR, Severity.WARNING
+_PASS, _REVIEW, _REJECT = Status.PASS, Status.REVIEW, Status.REJECT
+_set = object.__setattr__
+
+
 def status_of(findings: Iterable[Finding]) -> Status:
     """The verdict that a set of findings gives a claim."""
-    status = Status.PASS
+    status = _PASS
     for finding in findings:
-        if finding.severity is Severity.ERROR:
-            return Status.REJECT
-        if finding.severity is Severity.WARNING:
-            status = Status.REVIEW
+        if finding.severity is _ERROR:
+            return _REJECT
+        if finding.severity is _WARNING:
+            status = _REVIEW
     return status
 
 
@@ -87,9 +94,21 @@ class Report:
     record: int | None = None
     """1-based position of the record in its input, when it came from a file or stream."""
     status: Status = field(default=Status.PASS)
+    """Derived from the findings (:func:`status_of`); a value passed in is ignored."""
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "status", status_of(self.findings))
+    def __init__(
+        self,
+        claim_id: str | None,
+        findings: tuple[Finding, ...] = (),
+        record: int | None = None,
+        status: Status = Status.PASS,  # accepted and ignored: the verdict is always derived
+    ) -> None:
+        # Written out rather than generated: a frozen dataclass's __init__ and __post_init__ cost
+        # twice as much, and check() builds one report per claim.
+        _set(self, "claim_id", claim_id)
+        _set(self, "findings", findings)
+        _set(self, "record", record)
+        _set(self, "status", status_of(findings) if findings else _PASS)
 
     @property
     def ok(self) -> bool:

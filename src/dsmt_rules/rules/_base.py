@@ -6,14 +6,14 @@ sections ``What it checks``, ``Why it matters`` and ``References``. ``Example`` 
 are claim documents built from :data:`dsmt_rules.rules._examples.BASE_CLAIM` and a JSON merge patch;
 the docs generator prints them in full and a test executes both.
 
-``check`` yields :class:`Violation` values; the engine turns them into :class:`~dsmt_rules.Finding`
-values (severity from the profile and the selection, message from the literal template). Message
-fields are codes, counts, dates of service and line ids only: never PHI.
+``check`` returns (or yields) :class:`Violation` values; the engine turns them into
+:class:`~dsmt_rules.Finding` values (severity from the profile and the selection, message from the
+literal template). Message fields are codes, counts, dates of service and line ids only: never PHI.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from dsmt_rules.findings import Loc, Severity
@@ -40,18 +40,22 @@ class Context:
     Built once per claim by the engine. ``ledger`` (the beneficiary's history) is built only when a
     rule asks for it, by ``ledger_factory`` (the engine passes one for ``history=`` and for batches;
     without one the ledger holds the claim and its own ``history`` array).
+
+    The facts most rules need are computed once here: the DSMT lines (``dsmt_lines``) and, for each
+    of them, the sessions it links (``dsmt_links``, also answered by :meth:`linked_sessions`).
     """
 
     __slots__ = (
         "_ledger",
         "_ledger_factory",
         "_links",
+        "_sessions",
         "claim",
         "dsmt_lines",
+        "dsmt_links",
         "mue",
         "profile",
         "session_index",
-        "sessions",
     )
 
     def __init__(
@@ -66,17 +70,36 @@ class Context:
         self.profile = profile
         self.mue = mue
         """Medically Unlikely Edit values by HCPCS code, when an MUE table is configured (DS109)."""
+        sessions = claim.sessions
+        index: dict[str, int] = {}
+        for i, session in enumerate(sessions):
+            index[session.session_id] = i
+        self.session_index: Mapping[str, int] = index
+        """Index in ``claim.sessions`` by session id (the last session of an id wins)."""
+        self._sessions: Mapping[str, Session] | None = None
         dsmt = profile.dsmt_codes
-        self.dsmt_lines: Sequence[tuple[int, ServiceLine]] = [
-            (i, line) for i, line in enumerate(claim.lines) if line.hcpcs in dsmt
-        ]
-        self.sessions: Mapping[str, Session] = {s.session_id: s for s in claim.sessions}
-        self.session_index: Mapping[str, int] = {
-            s.session_id: i for i, s in enumerate(claim.sessions)
-        }
-        self._links: dict[int, list[tuple[int, Session]]] = {}
+        dsmt_lines: list[tuple[int, ServiceLine]] = []
+        dsmt_links: list[tuple[int, ServiceLine, list[tuple[int, Session]]]] = []
+        links: dict[int, list[tuple[int, Session]]] = {}
+        for i, line in enumerate(claim.lines):
+            if line.hcpcs in dsmt:
+                linked = links[id(line)] = _linked(line.session_ids, index, sessions)
+                dsmt_lines.append((i, line))
+                dsmt_links.append((i, line, linked))
+        self.dsmt_lines: Sequence[tuple[int, ServiceLine]] = dsmt_lines
+        self.dsmt_links: Sequence[tuple[int, ServiceLine, list[tuple[int, Session]]]] = dsmt_links
+        """``(index in claim.lines, line, linked sessions)`` for each DSMT line, in claim order;
+        the linked sessions are those of :meth:`linked_sessions` (do not modify the lists)."""
+        self._links = links
         self._ledger_factory = ledger_factory
         self._ledger: Ledger | None = None
+
+    @property
+    def sessions(self) -> Mapping[str, Session]:
+        """The claim's sessions by id (the last session of an id wins)."""
+        if self._sessions is None:
+            self._sessions = {s.session_id: s for s in self.claim.sessions}
+        return self._sessions
 
     @property
     def ledger(self) -> Ledger:
@@ -93,20 +116,29 @@ class Context:
     def linked_sessions(self, line: ServiceLine) -> list[tuple[int, Session]]:
         """The sessions a line links to that exist on the claim, each once, with their index in
         ``sessions`` (computed once per line: several rules ask). Do not modify the list."""
-        key = id(line)
-        found = self._links.get(key)
+        found = self._links.get(id(line))
         if found is None:
-            found = []
-            seen: set[int] = set()
-            index = self.session_index
-            sessions = self.claim.sessions
-            for sid in line.session_ids:
-                i = index.get(sid)
-                if i is not None and i not in seen:
-                    seen.add(i)
-                    found.append((i, sessions[i]))
-            self._links[key] = found
+            found = self._links[id(line)] = _linked(
+                line.session_ids, self.session_index, self.claim.sessions
+            )
         return found
+
+
+def _linked(
+    session_ids: Sequence[str], index: Mapping[str, int], sessions: Sequence[Session]
+) -> list[tuple[int, Session]]:
+    """The sessions that ``session_ids`` name and ``index`` knows, each once, in link order."""
+    if len(session_ids) == 1:  # the usual line: one session
+        i = index.get(session_ids[0])
+        return [] if i is None else [(i, sessions[i])]
+    found: list[tuple[int, Session]] = []
+    seen: set[int] = set()
+    for sid in session_ids:
+        i = index.get(sid)
+        if i is not None and i not in seen:
+            seen.add(i)
+            found.append((i, sessions[i]))
+    return found
 
 
 class Rule:
@@ -137,8 +169,12 @@ class Rule:
     uses_ledger: ClassVar[bool] = False
     """True for rules that read ``ctx.ledger`` (the engine then reads a batch twice)."""
 
-    def check(self, ctx: Context) -> Iterator[Violation]:
-        """Yield one violation per place the claim breaks this rule."""
+    def check(self, ctx: Context) -> Iterable[Violation]:
+        """One violation per place the claim breaks this rule, in claim order.
+
+        A generator, or a collection (a rule on the hot path may return ``()`` when it finds
+        nothing, or a list): the engine only iterates the result once.
+        """
         raise NotImplementedError  # pragma: no cover
 
     @classmethod

@@ -7,7 +7,7 @@ Every rule here looks only at the claim's DSMT lines (``ctx.dsmt_lines``) and th
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from dsmt_rules.findings import Severity
@@ -15,7 +15,7 @@ from dsmt_rules.history import RECORD
 from dsmt_rules.rules._base import Context, Rule, Violation, violation
 
 if TYPE_CHECKING:
-    from dsmt_rules.models import ServiceLine, Session
+    from dsmt_rules.models import ServiceLine
 
 __all__ = [
     "RULES",
@@ -69,11 +69,6 @@ def _session(**changes: Any) -> dict[str, Any]:
     return session
 
 
-def _linked(ctx: Context, line: ServiceLine) -> list[tuple[int, Session]]:
-    """The sessions a line links that exist on the claim, each once (a line may repeat an id)."""
-    return ctx.linked_sessions(line)
-
-
 def _attendee_noun(count: int) -> str:
     return "attendee" if count == 1 else "attendees"
 
@@ -108,17 +103,21 @@ class UnitsNotPositive(Rule):
     example: ClassVar[dict[str, object]] = {"lines": [_line(units=0)]}
     use_instead: ClassVar[dict[str, object]] = {"lines": [_line(units=2)]}
 
-    def check(self, ctx: Context) -> Iterator[Violation]:
+    def check(self, ctx: Context) -> Iterable[Violation]:
+        found: list[Violation] = []
         for i, line in ctx.dsmt_lines:
             if line.units < 1:
-                yield violation(
-                    ("lines", i, "units"),
-                    line.line_id,
-                    line=line.line_id,
-                    code=line.hcpcs,
-                    units=line.units,
-                    unit_minutes=ctx.profile.unit_minutes,
+                found.append(
+                    violation(
+                        ("lines", i, "units"),
+                        line.line_id,
+                        line=line.line_id,
+                        code=line.hcpcs,
+                        units=line.units,
+                        unit_minutes=ctx.profile.unit_minutes,
+                    )
                 )
+        return found
 
 
 class SessionTooShort(Rule):
@@ -160,23 +159,27 @@ class SessionTooShort(Rule):
         "sessions": [_session(session_id="S-20260202-PM", minutes=40)],
     }
 
-    def check(self, ctx: Context) -> Iterator[Violation]:
+    def check(self, ctx: Context) -> Iterable[Violation]:
         shortest = ctx.profile.min_session_minutes
+        found: list[Violation] = []
         reported: set[int] = set()
-        for _, line in ctx.dsmt_lines:
-            for j, session in _linked(ctx, line):
-                if j in reported or session.minutes >= shortest:
+        for _, line, sessions in ctx.dsmt_links:
+            for j, session in sessions:
+                if session.minutes >= shortest or j in reported:
                     continue
                 reported.add(j)
-                yield violation(
-                    ("sessions", j, "minutes"),
-                    line.line_id,
-                    line=line.line_id,
-                    session=session.session_id,
-                    date=session.date.isoformat(),
-                    minutes=session.minutes,
-                    min_minutes=shortest,
+                found.append(
+                    violation(
+                        ("sessions", j, "minutes"),
+                        line.line_id,
+                        line=line.line_id,
+                        session=session.session_id,
+                        date=session.date.isoformat(),
+                        minutes=session.minutes,
+                        min_minutes=shortest,
+                    )
                 )
+        return found
 
 
 class UnitsExceedTime(Rule):
@@ -212,26 +215,29 @@ class UnitsExceedTime(Rule):
     example: ClassVar[dict[str, object]] = {"lines": [_line(units=3)]}
     use_instead: ClassVar[dict[str, object]] = {"lines": [_line(units=2)]}
 
-    def check(self, ctx: Context) -> Iterator[Violation]:
+    def check(self, ctx: Context) -> Iterable[Violation]:
         unit = ctx.profile.unit_minutes
-        for i, line in ctx.dsmt_lines:
-            if line.units < 1:
+        found: list[Violation] = []
+        for i, line, sessions in ctx.dsmt_links:
+            if line.units < 1 or not sessions:
                 continue
-            sessions = _linked(ctx, line)
-            if not sessions:
-                continue
-            minutes = sum(session.minutes for _, session in sessions)
+            minutes = 0
+            for _, session in sessions:
+                minutes += session.minutes
             supported = minutes // unit
             if line.units > supported:
-                yield violation(
-                    ("lines", i, "units"),
-                    line.line_id,
-                    line=line.line_id,
-                    units=line.units,
-                    minutes=minutes,
-                    supported=supported,
-                    unit_minutes=unit,
+                found.append(
+                    violation(
+                        ("lines", i, "units"),
+                        line.line_id,
+                        line=line.line_id,
+                        units=line.units,
+                        minutes=minutes,
+                        supported=supported,
+                        unit_minutes=unit,
+                    )
                 )
+        return found
 
 
 class GroupTooSmall(Rule):
@@ -268,23 +274,29 @@ class GroupTooSmall(Rule):
         "sessions": [_session(attendees=1, format="individual")],
     }
 
-    def check(self, ctx: Context) -> Iterator[Violation]:
+    def check(self, ctx: Context) -> Iterable[Violation]:
         profile = ctx.profile
-        for i, line in ctx.dsmt_lines:
-            if line.hcpcs != profile.group_code:
+        group_code, group_min = profile.group_code, profile.group_min
+        found: list[Violation] = []
+        for i, line, sessions in ctx.dsmt_links:
+            if line.hcpcs != group_code:
                 continue
-            small = [s for _, s in _linked(ctx, line) if s.attendees < profile.group_min]
-            if small:
-                yield violation(
-                    ("lines", i, "hcpcs"),
-                    line.line_id,
-                    line=line.line_id,
-                    code=line.hcpcs,
-                    attendees=small[0].attendees,
-                    attendee_noun=_attendee_noun(small[0].attendees),
-                    group_min=profile.group_min,
-                    individual_code=profile.individual_code,
-                )
+            for _, session in sessions:
+                if session.attendees < group_min:
+                    found.append(
+                        violation(
+                            ("lines", i, "hcpcs"),
+                            line.line_id,
+                            line=line.line_id,
+                            code=line.hcpcs,
+                            attendees=session.attendees,
+                            attendee_noun=_attendee_noun(session.attendees),
+                            group_min=group_min,
+                            individual_code=profile.individual_code,
+                        )
+                    )
+                    break
+        return found
 
 
 class GroupTooLarge(Rule):
@@ -318,23 +330,28 @@ class GroupTooLarge(Rule):
     example: ClassVar[dict[str, object]] = {"sessions": [_session(attendees=21)]}
     use_instead: ClassVar[dict[str, object]] = {"sessions": [_session(attendees=20)]}
 
-    def check(self, ctx: Context) -> Iterator[Violation]:
+    def check(self, ctx: Context) -> Iterable[Violation]:
         profile = ctx.profile
-        for _, line in ctx.dsmt_lines:
-            if line.hcpcs != profile.group_code:
+        group_code, group_max = profile.group_code, profile.group_max
+        found: list[Violation] = []
+        for _, line, sessions in ctx.dsmt_links:
+            if line.hcpcs != group_code:
                 continue
-            for j, session in _linked(ctx, line):
-                if session.attendees > profile.group_max:
-                    yield violation(
-                        ("sessions", j, "attendees"),
-                        line.line_id,
-                        line=line.line_id,
-                        code=line.hcpcs,
-                        session=session.session_id,
-                        attendees=session.attendees,
-                        group_max=profile.group_max,
+            for j, session in sessions:
+                if session.attendees > group_max:
+                    found.append(
+                        violation(
+                            ("sessions", j, "attendees"),
+                            line.line_id,
+                            line=line.line_id,
+                            code=line.hcpcs,
+                            session=session.session_id,
+                            attendees=session.attendees,
+                            group_max=group_max,
+                        )
                     )
                     break
+        return found
 
 
 class IndividualCodeForGroup(Rule):
@@ -370,24 +387,30 @@ class IndividualCodeForGroup(Rule):
     example: ClassVar[dict[str, object]] = {"lines": [_line(hcpcs="G0108")]}
     use_instead: ClassVar[dict[str, object]] = {"lines": [_line(hcpcs="G0109")]}
 
-    def check(self, ctx: Context) -> Iterator[Violation]:
+    def check(self, ctx: Context) -> Iterable[Violation]:
         profile = ctx.profile
-        for i, line in ctx.dsmt_lines:
-            if line.hcpcs != profile.individual_code:
+        individual_code, group_min = profile.individual_code, profile.group_min
+        found: list[Violation] = []
+        for i, line, sessions in ctx.dsmt_links:
+            if line.hcpcs != individual_code:
                 continue
-            groups = [s for _, s in _linked(ctx, line) if s.attendees >= profile.group_min]
-            if groups:
-                yield violation(
-                    ("lines", i, "hcpcs"),
-                    line.line_id,
-                    line=line.line_id,
-                    code=line.hcpcs,
-                    attendees=groups[0].attendees,
-                    attendee_noun=_attendee_noun(groups[0].attendees),
-                    format=groups[0].format.value,
-                    group_min=profile.group_min,
-                    group_code=profile.group_code,
-                )
+            for _, session in sessions:
+                if session.attendees >= group_min:
+                    found.append(
+                        violation(
+                            ("lines", i, "hcpcs"),
+                            line.line_id,
+                            line=line.line_id,
+                            code=line.hcpcs,
+                            attendees=session.attendees,
+                            attendee_noun=_attendee_noun(session.attendees),
+                            format=session.format.value,
+                            group_min=group_min,
+                            group_code=profile.group_code,
+                        )
+                    )
+                    break
+        return found
 
 
 class SessionRecordMissing(Rule):
@@ -422,10 +445,13 @@ class SessionRecordMissing(Rule):
     example: ClassVar[dict[str, object]] = {"lines": [_line(session_ids=[])]}
     use_instead: ClassVar[dict[str, object]] = {"lines": [_line(session_ids=[_SESSION_ID])]}
 
-    def check(self, ctx: Context) -> Iterator[Violation]:
-        for i, line in ctx.dsmt_lines:
+    def check(self, ctx: Context) -> Iterable[Violation]:
+        found: list[Violation] = []
+        for i, line, sessions in ctx.dsmt_links:
+            if sessions and len(sessions) == len(line.session_ids):
+                continue  # every id found, each once: nothing missing
             linked = list(dict.fromkeys(line.session_ids))
-            missing = [sid for sid in linked if sid not in ctx.sessions]
+            missing = [sid for sid in linked if sid not in ctx.session_index]
             if not linked:
                 problem = "no linked session record"
             elif missing:
@@ -435,13 +461,16 @@ class SessionRecordMissing(Rule):
                 )
             else:
                 continue
-            yield violation(
-                ("lines", i, "session_ids"),
-                line.line_id,
-                line=line.line_id,
-                code=line.hcpcs,
-                problem=problem,
+            found.append(
+                violation(
+                    ("lines", i, "session_ids"),
+                    line.line_id,
+                    line=line.line_id,
+                    code=line.hcpcs,
+                    problem=problem,
+                )
             )
+        return found
 
 
 class SessionDateMismatch(Rule):
@@ -479,18 +508,23 @@ class SessionDateMismatch(Rule):
         "sessions": [_session(date="2026-02-03")],
     }
 
-    def check(self, ctx: Context) -> Iterator[Violation]:
-        for i, line in ctx.dsmt_lines:
-            for _, session in _linked(ctx, line):
-                if session.date != line.service_date:
-                    yield violation(
-                        ("lines", i, "service_date"),
-                        line.line_id,
-                        line=line.line_id,
-                        service_date=line.service_date.isoformat(),
-                        session=session.session_id,
-                        session_date=session.date.isoformat(),
+    def check(self, ctx: Context) -> Iterable[Violation]:
+        found: list[Violation] = []
+        for i, line, sessions in ctx.dsmt_links:
+            day = line.service_date
+            for _, session in sessions:
+                if session.date != day:
+                    found.append(
+                        violation(
+                            ("lines", i, "service_date"),
+                            line.line_id,
+                            line=line.line_id,
+                            service_date=day.isoformat(),
+                            session=session.session_id,
+                            session_date=session.date.isoformat(),
+                        )
                     )
+        return found
 
 
 class UnitsExceedMue(Rule):
@@ -535,10 +569,11 @@ class UnitsExceedMue(Rule):
         "sessions": [_session(minutes=90)],
     }
 
-    def check(self, ctx: Context) -> Iterator[Violation]:
+    def check(self, ctx: Context) -> Iterable[Violation]:
         table: Mapping[str, int] | None = ctx.mue
         if table is None:
-            return
+            return ()
+        found: list[Violation] = []
         totals: dict[tuple[str, object], int] = {}
         for i, line in ctx.dsmt_lines:
             limit = table.get(line.hcpcs)
@@ -549,17 +584,20 @@ class UnitsExceedMue(Rule):
             after = before + line.units
             totals[key] = after
             if after > limit:
-                yield violation(
-                    ("lines", i, "units"),
-                    line.line_id,
-                    line=line.line_id,
-                    units=line.units,
-                    code=line.hcpcs,
-                    service_date=line.service_date.isoformat(),
-                    total=after,
-                    mue=limit,
-                    over=after - max(before, limit),
+                found.append(
+                    violation(
+                        ("lines", i, "units"),
+                        line.line_id,
+                        line=line.line_id,
+                        units=line.units,
+                        code=line.hcpcs,
+                        service_date=line.service_date.isoformat(),
+                        total=after,
+                        mue=limit,
+                        over=after - max(before, limit),
+                    )
                 )
+        return found
 
 
 class _Duplicate(NamedTuple):
@@ -574,18 +612,21 @@ class _Duplicate(NamedTuple):
     """Where it was billed first, e.g. ``line 1 of this claim``."""
 
 
-def _duplicates_within_claim(ctx: Context) -> Iterator[_Duplicate]:
+def _duplicates_within_claim(ctx: Context) -> list[_Duplicate]:
     """Later DSMT lines of this claim that repeat an earlier line's code and session.
 
     Two lines are the same service when they have the same code and link the same session id, or,
     when neither links a session, the same code and date of service. Each later line is reported
-    once, against the first line it repeats.
+    once, against the first line it repeats. A claim of one DSMT line repeats nothing.
     """
+    duplicates: list[_Duplicate] = []
+    if len(ctx.dsmt_lines) < 2:
+        return duplicates
     first: dict[tuple[str, str, str], ServiceLine] = {}
     for i, line in ctx.dsmt_lines:
-        session_ids = list(dict.fromkeys(line.session_ids))
-        if session_ids:
-            keys = [(line.hcpcs, "session", sid) for sid in session_ids]
+        # A line that repeats one of its own ids finds itself in ``first``: not a duplicate.
+        if line.session_ids:
+            keys = [(line.hcpcs, "session", sid) for sid in line.session_ids]
         else:
             keys = [(line.hcpcs, "date", line.service_date.isoformat())]
         found: _Duplicate | None = None
@@ -600,18 +641,21 @@ def _duplicates_within_claim(ctx: Context) -> Iterator[_Duplicate]:
                 )
                 found = _Duplicate(i, line, service, f"line {earlier.line_id} of this claim")
         if found is not None:
-            yield found
+            duplicates.append(found)
+    return duplicates
 
 
-def _duplicates_outside_claim(ctx: Context, skip: Collection[int]) -> Iterator[_Duplicate]:
+def _duplicates_outside_claim(ctx: Context, skip: Collection[int]) -> list[_Duplicate]:
     """DSMT lines that repeat a service on record or a line of the beneficiary's other claims.
 
     The ledger (``ctx.ledger``) decides: a service in the claim's ``history`` with the same code
     and date, or an earlier line of another claim of the batch with the same code and session (or
     code and date when neither links a session). Lines in ``skip`` are already reported.
     """
+    duplicates: list[_Duplicate] = []
+    ledger = ctx.ledger
     for i, line in ctx.dsmt_lines:
-        match = None if i in skip else ctx.ledger.earlier_duplicate(i)
+        match = None if i in skip else ledger.earlier_duplicate(i)
         if match is None:
             continue
         other = match.service
@@ -626,7 +670,13 @@ def _duplicates_outside_claim(ctx: Context, skip: Collection[int]) -> Iterator[_
             where = "an earlier claim (the beneficiary's history)"
         else:
             where = f"claim {other.claim_id}, line {other.line_id}"
-        yield _Duplicate(i, line, service, where)
+        duplicates.append(_Duplicate(i, line, service, where))
+    return duplicates
+
+
+def _position(dup: _Duplicate) -> int:
+    """A duplicate's sort key: its line's index in ``claim.lines``."""
+    return dup.position
 
 
 class DuplicateService(Rule):
@@ -672,11 +722,14 @@ class DuplicateService(Rule):
 
     uses_ledger = True
 
-    def check(self, ctx: Context) -> Iterator[Violation]:
-        found = {dup.position: dup for dup in _duplicates_within_claim(ctx)}
-        found.update((dup.position, dup) for dup in _duplicates_outside_claim(ctx, found))
-        for _, dup in sorted(found.items()):
-            yield violation(
+    def check(self, ctx: Context) -> Iterable[Violation]:
+        found = _duplicates_within_claim(ctx)
+        found += _duplicates_outside_claim(ctx, skip={dup.position for dup in found})
+        if not found:
+            return ()
+        found.sort(key=_position)
+        return [
+            violation(
                 ("lines", dup.position),
                 dup.line.line_id,
                 line=dup.line.line_id,
@@ -684,6 +737,8 @@ class DuplicateService(Rule):
                 service=dup.service,
                 duplicate_of=dup.duplicate_of,
             )
+            for dup in found
+        ]
 
 
 RULES: tuple[type[Rule], ...] = (

@@ -3,7 +3,7 @@ structure error); DS002 is checked here."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import ClassVar
 
 from dsmt_rules.findings import Severity
@@ -62,8 +62,8 @@ class InvalidDocument(Rule):
     use_instead: ClassVar[dict[str, object]] = {}
     example_companions = frozenset()
 
-    def check(self, ctx: Context) -> Iterator[Violation]:  # raised by adapters, never on a Claim
-        return iter(())
+    def check(self, ctx: Context) -> Iterable[Violation]:  # raised by adapters, never on a Claim
+        return ()
 
 
 class NoDsmtLines(Rule):
@@ -154,8 +154,8 @@ class X12StructureError(Rule):
     use_instead: ClassVar[dict[str, object]] = {}
     example_companions = frozenset()
 
-    def check(self, ctx: Context) -> Iterator[Violation]:  # raised by the X12 adapter
-        return iter(())
+    def check(self, ctx: Context) -> Iterable[Violation]:  # raised by the X12 adapter
+        return ()
 
 
 RULES: tuple[type[Rule], ...] = (InvalidDocument, NoDsmtLines, X12StructureError)

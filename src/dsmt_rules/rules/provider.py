@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, ClassVar
 
 from dsmt_rules.findings import Loc, Severity
@@ -12,7 +12,7 @@ from dsmt_rules.models import Entity
 from dsmt_rules.rules._base import Context, Rule, Violation, violation
 
 if TYPE_CHECKING:
-    from dsmt_rules.models import Accreditation
+    from dsmt_rules.models import Claim, Instructor
 
 __all__ = [
     "RULES",
@@ -68,15 +68,18 @@ def _claim_bill_type(ctx: Context) -> str | None:
     return None if tob is None else _bill_type(tob)
 
 
-def _approved_accreditation(ctx: Context) -> Accreditation | None:
-    """The accreditation on file when an approved organization granted it, else None."""
-    accreditation = ctx.claim.billing_provider.accreditation
-    if accreditation is None:
-        return None
-    approved = {org.strip().upper() for org in ctx.profile.accrediting_organizations}
-    if accreditation.organization.strip().upper() not in approved:
-        return None
-    return accreditation
+_ENTITY_RHC = Entity.RHC
+_ENTITY_FQHC = Entity.FQHC
+"""Enum members as module constants: a member lookup on its class is slow in Python 3.11."""
+
+
+@functools.lru_cache(maxsize=1024)
+def _is_approved(organization: str, approved: frozenset[str]) -> bool:
+    """Whether an organization is one of ``approved``, compared stripped and without case.
+
+    Cached: claims name a handful of organizations, and profiles rarely change.
+    """
+    return organization.strip().upper() in {org.strip().upper() for org in approved}
 
 
 class ProgramNotAccredited(Rule):
@@ -121,19 +124,24 @@ class ProgramNotAccredited(Rule):
         }
     }
 
-    def check(self, ctx: Context) -> Iterator[Violation]:
+    def check(self, ctx: Context) -> Iterable[Violation]:
         accreditation = ctx.claim.billing_provider.accreditation
-        if accreditation is not None and _approved_accreditation(ctx) is not None:
-            return
+        approved = ctx.profile.accrediting_organizations
+        if accreditation is not None and _is_approved(accreditation.organization, approved):
+            return ()
         problem = (
             "no accreditation on file"
             if accreditation is None
             else "an accreditation from an organization that is not approved"
         )
-        approved = ", ".join(sorted(ctx.profile.accrediting_organizations))
-        yield violation(
-            ("billing_provider", "accreditation"), None, problem=problem, approved=approved
-        )
+        return [
+            violation(
+                ("billing_provider", "accreditation"),
+                None,
+                problem=problem,
+                approved=", ".join(sorted(approved)),
+            )
+        ]
 
 
 class AccreditationLapsed(Rule):
@@ -172,22 +180,29 @@ class AccreditationLapsed(Rule):
         "billing_provider": {"accreditation": {"effective": "2026-01-01", "expires": "2030-01-01"}}
     }
 
-    def check(self, ctx: Context) -> Iterator[Violation]:
-        accreditation = _approved_accreditation(ctx)
-        if accreditation is None:
-            return
+    def check(self, ctx: Context) -> Iterable[Violation]:
+        accreditation = ctx.claim.billing_provider.accreditation
+        approved = ctx.profile.accrediting_organizations
+        if accreditation is None or not _is_approved(accreditation.organization, approved):
+            return ()  # no approved accreditation: DS201
         effective, expires = accreditation.effective, accreditation.expires
+        found: list[Violation] = []
         for i, line in ctx.dsmt_lines:
             day = line.service_date
             if day < effective or (expires is not None and day > expires):
-                yield violation(
-                    ("lines", i, "service_date"),
-                    line.line_id,
-                    line=line.line_id,
-                    date=day.isoformat(),
-                    effective=effective.isoformat(),
-                    expires="open-ended" if expires is None else f"expires {expires.isoformat()}",
+                found.append(
+                    violation(
+                        ("lines", i, "service_date"),
+                        line.line_id,
+                        line=line.line_id,
+                        date=day.isoformat(),
+                        effective=effective.isoformat(),
+                        expires=(
+                            "open-ended" if expires is None else f"expires {expires.isoformat()}"
+                        ),
+                    )
                 )
+        return found
 
 
 class InvalidNpi(Rule):
@@ -218,8 +233,12 @@ class InvalidNpi(Rule):
     example: ClassVar[dict[str, object]] = {"billing_provider": {"npi": "1234567890"}}
     use_instead: ClassVar[dict[str, object]] = {"billing_provider": {"npi": "1234567893"}}
 
-    def check(self, ctx: Context) -> Iterator[Violation]:
-        for loc, line_id, field, npi in _npis(ctx):
+    def check(self, ctx: Context) -> Iterable[Violation]:
+        claim = ctx.claim
+        if _every_npi_valid(claim):  # the usual claim: no field label to write
+            return ()
+        found: list[Violation] = []
+        for loc, line_id, field, npi in _npis(claim):
             if npi_is_valid(npi):
                 continue
             problem = (
@@ -227,12 +246,31 @@ class InvalidNpi(Rule):
                 if _TEN_DIGITS.fullmatch(npi)
                 else "it is not 10 digits"
             )
-            yield violation(loc, line_id, field=field, problem=problem)
+            found.append(violation(loc, line_id, field=field, problem=problem))
+        return found
 
 
-def _npis(ctx: Context) -> Iterator[tuple[Loc, str | None, str, str]]:
+def _every_npi_valid(claim: Claim) -> bool:
+    """Whether every NPI on the claim (those :func:`_npis` lists) is valid: the fast, quiet walk."""
+    valid = npi_is_valid
+    if not valid(claim.billing_provider.npi):
+        return False
+    referral = claim.referral
+    npi = None if referral is None else referral.practitioner_npi
+    if npi is not None and not valid(npi):
+        return False
+    for line in claim.lines:
+        if line.rendering_npi is not None and not valid(line.rendering_npi):
+            return False
+    for session in claim.sessions:
+        for instructor in session.instructors or ():
+            if instructor.npi is not None and not valid(instructor.npi):
+                return False
+    return True
+
+
+def _npis(claim: Claim) -> Iterator[tuple[Loc, str | None, str, str]]:
     """Every NPI on the claim, in document order: (loc, line id, field label, NPI)."""
-    claim = ctx.claim
     yield ("billing_provider", "npi"), None, "billing_provider.npi", claim.billing_provider.npi
     if claim.referral is not None and claim.referral.practitioner_npi is not None:
         yield (
@@ -311,35 +349,43 @@ class NoQualifiedInstructor(Rule):
         ]
     }
 
-    def check(self, ctx: Context) -> Iterator[Violation]:
+    def check(self, ctx: Context) -> Iterable[Violation]:
         qualified = ctx.profile.qualified_credentials
-        credentials = ", ".join(sorted(qualified))
+        found: list[Violation] = []
         seen: set[int] = set()
-        for _, line in ctx.dsmt_lines:
-            for s, session in ctx.linked_sessions(line):
-                if s in seen or session.instructors is None:
+        for _, line, sessions in ctx.dsmt_links:
+            for s, session in sessions:
+                instructors = session.instructors
+                if instructors is None or s in seen:
                     continue
                 seen.add(s)
-                if any(
-                    credential in qualified
-                    for instructor in session.instructors
-                    for credential in instructor.credentials
-                ):
+                if _any_qualified(instructors, qualified):
                     continue
-                count = len(session.instructors)
+                count = len(instructors)
                 roster = (
                     "no instructor"
                     if count == 0
                     else f"{count} instructor{'' if count == 1 else 's'}"
                 )
-                yield violation(
-                    ("sessions", s, "instructors"),
-                    line.line_id,
-                    line=line.line_id,
-                    date=session.date.isoformat(),
-                    roster=roster,
-                    credentials=credentials,
+                found.append(
+                    violation(
+                        ("sessions", s, "instructors"),
+                        line.line_id,
+                        line=line.line_id,
+                        date=session.date.isoformat(),
+                        roster=roster,
+                        credentials=", ".join(sorted(qualified)),
+                    )
                 )
+        return found
+
+
+def _any_qualified(instructors: Iterable[Instructor], qualified: frozenset[str]) -> bool:
+    """Whether an instructor holds a credential of ``qualified``."""
+    for instructor in instructors:  # noqa: SIM110 - a loop: any() over a generator costs 3x
+        if not qualified.isdisjoint(instructor.credentials):
+            return True
+    return False
 
 
 class RhcNotBillable(Rule):
@@ -372,13 +418,13 @@ class RhcNotBillable(Rule):
     example: ClassVar[dict[str, object]] = {"billing_provider": {"entity": "rhc"}}
     use_instead: ClassVar[dict[str, object]] = {"billing_provider": {"entity": "physician"}}
 
-    def check(self, ctx: Context) -> Iterator[Violation]:
-        if ctx.claim.billing_provider.entity is Entity.RHC:
-            yield violation(("billing_provider", "entity"), None, basis="entity rhc")
-            return
+    def check(self, ctx: Context) -> Iterable[Violation]:
+        if ctx.claim.billing_provider.entity is _ENTITY_RHC:
+            return [violation(("billing_provider", "entity"), None, basis="entity rhc")]
         bill_type = _claim_bill_type(ctx)
         if bill_type is not None and bill_type in ctx.profile.rhc_bill_types:
-            yield violation(("type_of_bill",), None, basis=f"type of bill {bill_type}x")
+            return [violation(("type_of_bill",), None, basis=f"type of bill {bill_type}x")]
+        return ()
 
 
 class FqhcGroupNotAVisit(Rule):
@@ -452,23 +498,25 @@ class FqhcGroupNotAVisit(Rule):
         ],
     }
 
-    def check(self, ctx: Context) -> Iterator[Violation]:
+    def check(self, ctx: Context) -> Iterable[Violation]:
         bill_type = _claim_bill_type(ctx)
-        is_fqhc = ctx.claim.billing_provider.entity is Entity.FQHC or (
+        is_fqhc = ctx.claim.billing_provider.entity is _ENTITY_FQHC or (
             bill_type is not None and bill_type in ctx.profile.fqhc_bill_types
         )
         if not is_fqhc:
-            return
-        for i, line in ctx.dsmt_lines:
-            if line.hcpcs == ctx.profile.group_code:
-                yield violation(
-                    ("lines", i, "hcpcs"),
-                    line.line_id,
-                    line=line.line_id,
-                    code=line.hcpcs,
-                    date=line.service_date.isoformat(),
-                    individual=ctx.profile.individual_code,
-                )
+            return ()
+        return [
+            violation(
+                ("lines", i, "hcpcs"),
+                line.line_id,
+                line=line.line_id,
+                code=line.hcpcs,
+                date=line.service_date.isoformat(),
+                individual=ctx.profile.individual_code,
+            )
+            for i, line in ctx.dsmt_lines
+            if line.hcpcs == ctx.profile.group_code
+        ]
 
 
 RULES: tuple[type[Rule], ...] = (

@@ -7,7 +7,7 @@ holds the rules that read the claim alone.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from typing import ClassVar
 
 from dsmt_rules import _icd10
@@ -28,6 +28,8 @@ __all__ = [
 ]
 
 _MBPM = "MBPM (Pub. 100-02) ch. 15 §300"
+_INITIAL = Training.INITIAL
+"""An enum member as a module constant: a member lookup on its class is slow in Python 3.11."""
 
 
 @functools.cache
@@ -80,9 +82,10 @@ class ReferralMissing(Rule):
         "referral": {"referral_id": "R-77", "date": "2026-01-05", "signed": True}
     }
 
-    def check(self, ctx: Context) -> Iterator[Violation]:
+    def check(self, ctx: Context) -> Iterable[Violation]:
         if ctx.claim.referral is None:
-            yield violation(("referral",))
+            return [violation(("referral",))]
+        return ()
 
 
 class ReferralUnsigned(Rule):
@@ -113,10 +116,11 @@ class ReferralUnsigned(Rule):
     example: ClassVar[dict[str, object]] = {"referral": {"signed": False}}
     use_instead: ClassVar[dict[str, object]] = {"referral": {"signed": True}}
 
-    def check(self, ctx: Context) -> Iterator[Violation]:
+    def check(self, ctx: Context) -> Iterable[Violation]:
         referral = ctx.claim.referral
         if referral is not None and not referral.signed:
-            yield violation(("referral", "signed"), referral_date=referral.date.isoformat())
+            return [violation(("referral", "signed"), referral_date=referral.date.isoformat())]
+        return ()
 
 
 class ReferrerNotQualified(Rule):
@@ -151,17 +155,19 @@ class ReferrerNotQualified(Rule):
         "referral": {"practitioner_role": "nurse_practitioner"}
     }
 
-    def check(self, ctx: Context) -> Iterator[Violation]:
+    def check(self, ctx: Context) -> Iterable[Violation]:
         referral = ctx.claim.referral
-        if referral is None:
-            return
         allowed = ctx.profile.qualified_referrer_roles
-        if referral.practitioner_role.value not in allowed:
-            yield violation(
+        # A role is a str enum: it is in the profile's set of role names when its value is.
+        if referral is None or referral.practitioner_role in allowed:
+            return ()
+        return [
+            violation(
                 ("referral", "practitioner_role"),
                 role=referral.practitioner_role.value,
                 allowed=", ".join(sorted(allowed)),
             )
+        ]
 
 
 class ReferralAfterService(Rule):
@@ -195,19 +201,24 @@ class ReferralAfterService(Rule):
     example: ClassVar[dict[str, object]] = {"referral": {"date": "2026-02-03"}}
     use_instead: ClassVar[dict[str, object]] = {"referral": {"date": "2026-02-02"}}
 
-    def check(self, ctx: Context) -> Iterator[Violation]:
+    def check(self, ctx: Context) -> Iterable[Violation]:
         referral = ctx.claim.referral
         if referral is None:
-            return
+            return ()
+        ordered = referral.date
+        found: list[Violation] = []
         for _, line in ctx.dsmt_lines:
-            if referral.date > line.service_date:
-                yield violation(
-                    ("referral", "date"),
-                    line.line_id,
-                    line=line.line_id,
-                    referral_date=referral.date.isoformat(),
-                    service_date=line.service_date.isoformat(),
+            if ordered > line.service_date:
+                found.append(
+                    violation(
+                        ("referral", "date"),
+                        line.line_id,
+                        line=line.line_id,
+                        referral_date=ordered.isoformat(),
+                        service_date=line.service_date.isoformat(),
+                    )
                 )
+        return found
 
 
 class InitialOrderOverLimit(Rule):
@@ -241,15 +252,16 @@ class InitialOrderOverLimit(Rule):
     example: ClassVar[dict[str, object]] = {"referral": {"hours_ordered": 12}}
     use_instead: ClassVar[dict[str, object]] = {"referral": {"hours_ordered": 10}}
 
-    def check(self, ctx: Context) -> Iterator[Violation]:
+    def check(self, ctx: Context) -> Iterable[Violation]:
         referral = ctx.claim.referral
-        if referral is None or referral.training is not Training.INITIAL:
-            return
+        if referral is None or referral.training is not _INITIAL:
+            return ()
         limit = ctx.profile.initial_order_max_hours
         if referral.hours_ordered > limit:
-            yield violation(
-                ("referral", "hours_ordered"), hours=referral.hours_ordered, limit=limit
-            )
+            return [
+                violation(("referral", "hours_ordered"), hours=referral.hours_ordered, limit=limit)
+            ]
+        return ()
 
 
 class DiagnosisMissing(Rule):
@@ -311,25 +323,34 @@ class DiagnosisMissing(Rule):
         ]
     }
 
-    def check(self, ctx: Context) -> Iterator[Violation]:
+    def check(self, ctx: Context) -> Iterable[Violation]:
         count = len(ctx.claim.diagnosis_codes)
+        found: list[Violation] = []
         for i, line in ctx.dsmt_lines:
-            if not line.diagnosis_pointers:
-                yield violation(
-                    ("lines", i, "diagnosis_pointers"),
-                    line.line_id,
-                    line=line.line_id,
-                    problem=self.no_pointer,
-                )
-                continue
-            for j, pointer in enumerate(line.diagnosis_pointers):
-                if pointer > count:
-                    yield violation(
-                        ("lines", i, "diagnosis_pointers", j),
+            pointers = line.diagnosis_pointers
+            if not pointers:
+                found.append(
+                    violation(
+                        ("lines", i, "diagnosis_pointers"),
                         line.line_id,
                         line=line.line_id,
-                        problem=self.pointer_past_end.format(pointer=pointer, count=count),
+                        problem=self.no_pointer,
                     )
+                )
+                continue
+            if max(pointers) <= count:
+                continue
+            for j, pointer in enumerate(pointers):
+                if pointer > count:
+                    found.append(
+                        violation(
+                            ("lines", i, "diagnosis_pointers", j),
+                            line.line_id,
+                            line=line.line_id,
+                            problem=self.pointer_past_end.format(pointer=pointer, count=count),
+                        )
+                    )
+        return found
 
 
 def _pointed_codes(codes: Sequence[str], pointers: Sequence[int]) -> list[str]:
@@ -371,28 +392,53 @@ class DiagnosisNotDiabetes(Rule):
     example: ClassVar[dict[str, object]] = {"diagnosis_codes": ["R73.03", "I10"]}
     use_instead: ClassVar[dict[str, object]] = {"diagnosis_codes": ["E11.9", "R73.03"]}
 
-    def check(self, ctx: Context) -> Iterator[Violation]:
+    def check(self, ctx: Context) -> Iterable[Violation]:
         diabetes = ctx.profile.diabetes_code_prefixes
-        prediabetes = ctx.profile.prediabetes_code_prefixes
+        codes = ctx.claim.diagnosis_codes
+        found: list[Violation] = []
         for i, line in ctx.dsmt_lines:
-            pointed = _pointed_codes(ctx.claim.diagnosis_codes, line.diagnosis_pointers)
+            if _points_to_diabetes(codes, line.diagnosis_pointers, diabetes):
+                continue
+            pointed = _pointed_codes(codes, line.diagnosis_pointers)
             if not pointed:
                 continue  # DS307
             plain = [_icd10.normalize(code) for code in pointed]
-            if any(code.startswith(diabetes) for code in plain):
-                continue
+            prediabetes = ctx.profile.prediabetes_code_prefixes
             pre = next((c for c in plain if c.startswith(prediabetes)), None)
             if pre is not None:
                 detail = self.prediabetes_detail.format(code=_shown(pre))
             else:
                 detail = self.other_detail.format(codes=", ".join(_shown(c) for c in plain))
-            yield violation(
-                ("lines", i, "diagnosis_pointers"),
-                line.line_id,
-                line=line.line_id,
-                diabetes=_code_ranges(diabetes),
-                detail=detail,
+            found.append(
+                violation(
+                    ("lines", i, "diagnosis_pointers"),
+                    line.line_id,
+                    line=line.line_id,
+                    diabetes=_code_ranges(diabetes),
+                    detail=detail,
+                )
             )
+        return found
+
+
+def _points_to_diabetes(
+    codes: Sequence[str], pointers: Sequence[int], diabetes: tuple[str, ...]
+) -> bool:
+    """Whether a valid pointer designates a code in one of the ``diabetes`` categories."""
+    count = len(codes)
+    for p in pointers:  # noqa: SIM110 - a loop: any() over a generator costs 3x
+        if 1 <= p <= count and _in_categories(codes[p - 1], diabetes):
+            return True
+    return False
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _in_categories(code: str, prefixes: tuple[str, ...]) -> bool:
+    """Whether a code, as written, starts with one of ``prefixes`` once undotted and upper-cased.
+
+    Cached: claims repeat a few hundred diagnosis codes.
+    """
+    return _icd10.normalize(code).startswith(prefixes)
 
 
 def _shown(code: str) -> str:
@@ -434,9 +480,11 @@ class DiagnosisCodeInvalid(Rule):
     example: ClassVar[dict[str, object]] = {"diagnosis_codes": ["E11", "I10"]}
     use_instead: ClassVar[dict[str, object]] = {"diagnosis_codes": ["E11.9", "I10"]}
 
-    def check(self, ctx: Context) -> Iterator[Violation]:
+    def check(self, ctx: Context) -> Iterable[Violation]:
+        found: list[Violation] = []
+        is_billable = _icd10.is_billable
         for k, code in enumerate(ctx.claim.diagnosis_codes):
-            if _icd10.is_billable(code):
+            if is_billable(code):
                 continue
             if not _icd10.is_code_shaped(code):
                 problem = self.not_a_code
@@ -444,12 +492,15 @@ class DiagnosisCodeInvalid(Rule):
                 problem = self.not_billable.format(code=_icd10.dotted(code))
             else:
                 problem = self.unknown.format(code=_icd10.dotted(code))
-            yield violation(
-                ("diagnosis_codes", k),
-                position=k + 1,
-                problem=problem,
-                version=_icd10.code_set_version(),
+            found.append(
+                violation(
+                    ("diagnosis_codes", k),
+                    position=k + 1,
+                    problem=problem,
+                    version=_icd10.code_set_version(),
+                )
             )
+        return found
 
 
 RULES: tuple[type[Rule], ...] = (
