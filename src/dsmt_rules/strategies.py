@@ -343,6 +343,13 @@ def billing_providers(
 # --- claims ---------------------------------------------------------------------------------------
 
 
+def _unit_budget(kind: Training, p: Profile) -> int:
+    """The most units one clean claim of this training kind can bill (and so its most lines)."""
+    if kind is Training.INITIAL:
+        return min(p.initial_max_units, int(p.initial_order_max_hours * 60 / p.unit_minutes))
+    return p.follow_up_max_units_per_year
+
+
 @st.composite
 def _clean_claims(
     draw: st.DrawFn,
@@ -355,19 +362,21 @@ def _clean_claims(
     profile: Profile,
 ) -> Claim:
     p = profile
-    kind = Training(phase) if phase else draw(st.sampled_from(Training))
+    # Units: the initial order caps and the yearly follow-up cap bound the whole claim, and every
+    # line bills at least one unit, so they bound the number of lines too.
+    if phase:
+        kind = Training(phase)
+    else:
+        kind = draw(st.sampled_from([t for t in Training if _unit_budget(t, p) >= min_lines]))
+    budget = _unit_budget(kind, p)
     claim_form = form or draw(st.sampled_from(ClaimForm))
-    n_lines = draw(st.integers(min_lines, max_lines))
+    n_lines = draw(st.integers(min_lines, min(max_lines, budget)))
     year = draw(st.integers(2025, 2027))
     first_day = dt.date(year, 1, 1) + dt.timedelta(days=draw(st.integers(0, 290)))
-
-    # Units: the initial order caps and the yearly follow-up cap bound the whole claim.
-    if kind is Training.INITIAL:
-        budget = min(p.initial_max_units, int(p.initial_order_max_hours * 60 / p.unit_minutes))
-    else:
-        budget = p.follow_up_max_units_per_year
-    budget = max(budget, n_lines)
-    exception = draw(st.booleans())
+    # G0108-only initial claims of more lines than the individual allowance need the exception.
+    exception = draw(st.booleans()) or (
+        hcpcs == p.individual_code and n_lines > p.initial_individual_max_units
+    )
     individual_budget = (
         budget if (exception or kind is Training.FOLLOW_UP) else (p.initial_individual_max_units)
     )
@@ -1036,6 +1045,12 @@ def claims(
     if hcpcs is not None and hcpcs not in p.dsmt_codes:
         raise ValueError(f"claims(): hcpcs must be one of {sorted(p.dsmt_codes)}")
     claim_form = ClaimForm(form) if form is not None else None
+    kinds = [Training(phase)] if phase else list(Training)
+    if all(_unit_budget(kind, p) < min_lines for kind in kinds):
+        raise ValueError(
+            f"claims(): min_lines={min_lines} is more lines than a clean "
+            f"{'/'.join(k.value for k in kinds)} claim can bill (one unit each)"
+        )
     base = _clean_claims(
         hcpcs=hcpcs,
         min_lines=min_lines,

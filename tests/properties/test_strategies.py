@@ -127,3 +127,14 @@ def test_fuzz_violating_claims(code: str, data: st.DataObject) -> None:
     found = {f.code for f in check(claim).findings}
     assert code in found
     assert found - {code} <= COMPANIONS[code]
+
+
+@given(claims(min_lines=3, max_lines=10))
+def test_clean_claims_with_many_lines_stay_within_every_cap(claim: Claim) -> None:
+    assert len(claim.lines) >= 3
+    assert check(claim).findings == ()
+
+
+def test_more_lines_than_a_follow_up_year_allows_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="min_lines=5"):
+        claims(phase="follow_up", min_lines=5, max_lines=6)
