@@ -610,10 +610,12 @@ class Ledger:
         beneficiary in the batch that comes earlier in ledger order and has the same code and a
         session in common, or, when neither links a session, the same code and date of service.
         """
+        book = self.book
+        if not self.own_history and len(book.by_seq) < 2:
+            return None  # nothing on record and no other claim: nothing to repeat
         k = self._index().get(line)
         if k is None:
             return None
-        book = self.book
         me = book.services[k]
         for entry in self.own_history:
             if entry.hcpcs == me.hcpcs and entry.service_date == me.service_date:

@@ -196,7 +196,7 @@ class Referral(_Model):
     training: Training
     hours_ordered: Annotated[float, Field(ge=0, le=100, multiple_of=0.5, strict=True)]
     individual_reason: IndividualReason | None = None
-    special_needs: list[SpecialNeed] = []
+    special_needs: list[SpecialNeed] = Field(default_factory=list)
 
 
 class ServiceLine(_Model):
@@ -204,21 +204,21 @@ class ServiceLine(_Model):
 
     line_id: _Id
     hcpcs: _Code
-    modifiers: Annotated[list[_Modifier], Field(max_length=4)] = []
+    modifiers: Annotated[list[_Modifier], Field(max_length=4, default_factory=list)]
     units: StrictInt
     service_date: IsoDate
     place_of_service: Annotated[str, Field(pattern=r"^\d{2}$")] | None = None
     revenue_code: Annotated[str, Field(pattern=r"^\d{4}$")] | None = None
-    diagnosis_pointers: Annotated[list[_Pointer], Field(max_length=12)] = []
+    diagnosis_pointers: Annotated[list[_Pointer], Field(max_length=12, default_factory=list)]
     rendering_npi: _Npi | None = None
-    session_ids: list[_Id] = []
+    session_ids: list[_Id] = Field(default_factory=list)
 
 
 class Instructor(_Model):
     """An instructor of a session."""
 
     npi: _Npi | None = None
-    credentials: list[Credential] = []
+    credentials: list[Credential] = Field(default_factory=list)
 
 
 class Session(_Model):
@@ -254,9 +254,9 @@ class Claim(_Model):
     type_of_bill: Annotated[str, Field(pattern=r"^\d{3,4}$")] | None = None
     billing_provider: BillingProvider
     diagnosis_codes: Annotated[
-        list[Annotated[str, Field(max_length=10)]], Field(max_length=25)
-    ] = []
+        list[Annotated[str, Field(max_length=10)]], Field(max_length=25, default_factory=list)
+    ]
     referral: Referral | None = None
     lines: Annotated[list[ServiceLine], Field(max_length=450)]
-    sessions: list[Session] = []
-    history: list[HistoryEntry] = []
+    sessions: list[Session] = Field(default_factory=list)
+    history: list[HistoryEntry] = Field(default_factory=list)
