@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["BASE_CLAIM", "apply_patch", "example_document"]
+__all__ = ["BASE_CLAIM", "apply_patch", "base_line", "base_session", "example_document"]
 
 BASE_CLAIM: dict[str, Any] = {
     "claim_id": "C-1001",
@@ -67,6 +67,23 @@ BASE_CLAIM: dict[str, Any] = {
     ],
     "history": [],
 }
+
+
+def base_line(**changes: Any) -> dict[str, Any]:
+    """The base claim's G0109 line (2 units on 2026-02-02, POS 11) with some fields changed.
+
+    For example patches, which replace the ``lines`` array whole.
+    """
+    line: dict[str, Any] = copy.deepcopy(BASE_CLAIM["lines"][0])
+    line.update(changes)
+    return line
+
+
+def base_session(**changes: Any) -> dict[str, Any]:
+    """The base claim's session (60 minutes, group of 8, RN + CDCES) with some fields changed."""
+    session: dict[str, Any] = copy.deepcopy(BASE_CLAIM["sessions"][0])
+    session.update(changes)
+    return session
 
 
 def apply_patch(target: Any, patch: Any) -> Any:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 from dsmt_rules.findings import Severity
 from dsmt_rules.history import RECORD
 from dsmt_rules.rules._base import Context, Rule, Violation, violation
+from dsmt_rules.rules._examples import base_line, base_session
 
 if TYPE_CHECKING:
     from dsmt_rules.models import ServiceLine
@@ -34,39 +35,6 @@ __all__ = [
 _SESSION_ID = "S-20260202-AM"
 """The base claim's session (rules/_examples.BASE_CLAIM)."""
 _INSTRUCTORS: list[dict[str, Any]] = [{"npi": "1952356107", "credentials": ["RN", "CDCES"]}]
-
-
-def _line(**changes: Any) -> dict[str, Any]:
-    """The base claim's G0109 line with some fields changed (for example patches)."""
-    line: dict[str, Any] = {
-        "line_id": "1",
-        "hcpcs": "G0109",
-        "modifiers": [],
-        "units": 2,
-        "service_date": "2026-02-02",
-        "place_of_service": "11",
-        "revenue_code": None,
-        "diagnosis_pointers": [1],
-        "rendering_npi": None,
-        "session_ids": [_SESSION_ID],
-    }
-    line.update(changes)
-    return line
-
-
-def _session(**changes: Any) -> dict[str, Any]:
-    """The base claim's session (60 minutes, group of 8) with some fields changed."""
-    session: dict[str, Any] = {
-        "session_id": _SESSION_ID,
-        "date": "2026-02-02",
-        "minutes": 60,
-        "format": "group",
-        "attendees": 8,
-        "delivery": "in_person",
-        "instructors": _INSTRUCTORS,
-    }
-    session.update(changes)
-    return session
 
 
 def _attendee_noun(count: int) -> str:
@@ -100,8 +68,8 @@ class UnitsNotPositive(Rule):
     carc_hint = "16"
     needs = "line.units"
     fix = "Bill one unit per full 30 minutes furnished, or remove the line."
-    example: ClassVar[dict[str, object]] = {"lines": [_line(units=0)]}
-    use_instead: ClassVar[dict[str, object]] = {"lines": [_line(units=2)]}
+    example: ClassVar[dict[str, object]] = {"lines": [base_line(units=0)]}
+    use_instead: ClassVar[dict[str, object]] = {"lines": [base_line(units=2)]}
 
     def check(self, ctx: Context) -> Iterable[Violation]:
         found: list[Violation] = []
@@ -148,15 +116,15 @@ class SessionTooShort(Rule):
     needs = "session.minutes"
     fix = "Do not bill sessions shorter than 30 minutes; bill only the sessions that qualify."
     example: ClassVar[dict[str, object]] = {
-        "lines": [_line(units=2, session_ids=["S-20260202-AM", "S-20260202-PM"])],
+        "lines": [base_line(units=2, session_ids=["S-20260202-AM", "S-20260202-PM"])],
         "sessions": [
-            _session(minutes=20),
-            _session(session_id="S-20260202-PM", minutes=40),
+            base_session(minutes=20),
+            base_session(session_id="S-20260202-PM", minutes=40),
         ],
     }
     use_instead: ClassVar[dict[str, object]] = {
-        "lines": [_line(units=1, session_ids=["S-20260202-PM"])],
-        "sessions": [_session(session_id="S-20260202-PM", minutes=40)],
+        "lines": [base_line(units=1, session_ids=["S-20260202-PM"])],
+        "sessions": [base_session(session_id="S-20260202-PM", minutes=40)],
     }
 
     def check(self, ctx: Context) -> Iterable[Violation]:
@@ -212,8 +180,8 @@ class UnitsExceedTime(Rule):
     carc_hint = "151"
     needs = "line.units, sessions"
     fix = "Bill floor(minutes / 30) units at most, or link every session the line covers."
-    example: ClassVar[dict[str, object]] = {"lines": [_line(units=3)]}
-    use_instead: ClassVar[dict[str, object]] = {"lines": [_line(units=2)]}
+    example: ClassVar[dict[str, object]] = {"lines": [base_line(units=3)]}
+    use_instead: ClassVar[dict[str, object]] = {"lines": [base_line(units=2)]}
 
     def check(self, ctx: Context) -> Iterable[Violation]:
         unit = ctx.profile.unit_minutes
@@ -268,10 +236,10 @@ class GroupTooSmall(Rule):
     carc_hint = "16"
     needs = "session.attendees"
     fix = "Bill G0108 (individual) for a session with one attendee."
-    example: ClassVar[dict[str, object]] = {"sessions": [_session(attendees=1)]}
+    example: ClassVar[dict[str, object]] = {"sessions": [base_session(attendees=1)]}
     use_instead: ClassVar[dict[str, object]] = {
-        "lines": [_line(hcpcs="G0108")],
-        "sessions": [_session(attendees=1, format="individual")],
+        "lines": [base_line(hcpcs="G0108")],
+        "sessions": [base_session(attendees=1, format="individual")],
     }
 
     def check(self, ctx: Context) -> Iterable[Violation]:
@@ -327,8 +295,8 @@ class GroupTooLarge(Rule):
     carc_hint = "16"
     needs = "session.attendees"
     fix = "Teach groups of at most 20; bill only sessions whose attendance is within the limit."
-    example: ClassVar[dict[str, object]] = {"sessions": [_session(attendees=21)]}
-    use_instead: ClassVar[dict[str, object]] = {"sessions": [_session(attendees=20)]}
+    example: ClassVar[dict[str, object]] = {"sessions": [base_session(attendees=21)]}
+    use_instead: ClassVar[dict[str, object]] = {"sessions": [base_session(attendees=20)]}
 
     def check(self, ctx: Context) -> Iterable[Violation]:
         profile = ctx.profile
@@ -384,8 +352,8 @@ class IndividualCodeForGroup(Rule):
     carc_hint = "16"
     needs = "session.format/attendees"
     fix = "Bill G0109 (group) for a session with 2 or more attendees."
-    example: ClassVar[dict[str, object]] = {"lines": [_line(hcpcs="G0108")]}
-    use_instead: ClassVar[dict[str, object]] = {"lines": [_line(hcpcs="G0109")]}
+    example: ClassVar[dict[str, object]] = {"lines": [base_line(hcpcs="G0108")]}
+    use_instead: ClassVar[dict[str, object]] = {"lines": [base_line(hcpcs="G0109")]}
 
     def check(self, ctx: Context) -> Iterable[Violation]:
         profile = ctx.profile
@@ -442,8 +410,8 @@ class SessionRecordMissing(Rule):
     carc_hint = "16"
     needs = "line.session_ids"
     fix = "Send the session record (date, minutes, format, attendees, instructors) with the line."
-    example: ClassVar[dict[str, object]] = {"lines": [_line(session_ids=[])]}
-    use_instead: ClassVar[dict[str, object]] = {"lines": [_line(session_ids=[_SESSION_ID])]}
+    example: ClassVar[dict[str, object]] = {"lines": [base_line(session_ids=[])]}
+    use_instead: ClassVar[dict[str, object]] = {"lines": [base_line(session_ids=[_SESSION_ID])]}
 
     def check(self, ctx: Context) -> Iterable[Violation]:
         found: list[Violation] = []
@@ -502,10 +470,10 @@ class SessionDateMismatch(Rule):
     carc_hint = "16"
     needs = "session.date, line.service_date"
     fix = "Correct the line's date of service, or split the line by session date."
-    example: ClassVar[dict[str, object]] = {"sessions": [_session(date="2026-02-03")]}
+    example: ClassVar[dict[str, object]] = {"sessions": [base_session(date="2026-02-03")]}
     use_instead: ClassVar[dict[str, object]] = {
-        "lines": [_line(service_date="2026-02-03")],
-        "sessions": [_session(date="2026-02-03")],
+        "lines": [base_line(service_date="2026-02-03")],
+        "sessions": [base_session(date="2026-02-03")],
     }
 
     def check(self, ctx: Context) -> Iterable[Violation]:
@@ -561,12 +529,12 @@ class UnitsExceedMue(Rule):
     fix = "Bill no more units per code and date of service than the MUE value."
     example_options: ClassVar[dict[str, object]] = {"mue": {"G0109": 2}}
     example: ClassVar[dict[str, object]] = {
-        "lines": [_line(units=3)],
-        "sessions": [_session(minutes=90)],
+        "lines": [base_line(units=3)],
+        "sessions": [base_session(minutes=90)],
     }
     use_instead: ClassVar[dict[str, object]] = {
-        "lines": [_line(units=2)],
-        "sessions": [_session(minutes=90)],
+        "lines": [base_line(units=2)],
+        "sessions": [base_session(minutes=90)],
     }
 
     def check(self, ctx: Context) -> Iterable[Violation]:
@@ -711,13 +679,15 @@ class DuplicateService(Rule):
     carc_hint = "18"
     needs = "lines, history"
     fix = "Remove the duplicate line, or link it to the session it actually bills."
-    example: ClassVar[dict[str, object]] = {"lines": [_line(line_id="1"), _line(line_id="2")]}
+    example: ClassVar[dict[str, object]] = {
+        "lines": [base_line(line_id="1"), base_line(line_id="2")]
+    }
     use_instead: ClassVar[dict[str, object]] = {
         "lines": [
-            _line(line_id="1"),
-            _line(line_id="2", session_ids=["S-20260202-PM"]),
+            base_line(line_id="1"),
+            base_line(line_id="2", session_ids=["S-20260202-PM"]),
         ],
-        "sessions": [_session(), _session(session_id="S-20260202-PM")],
+        "sessions": [base_session(), base_session(session_id="S-20260202-PM")],
     }
 
     uses_ledger = True

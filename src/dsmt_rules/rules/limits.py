@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from dsmt_rules.findings import Severity
 from dsmt_rules.models import IndividualReason, Training
 from dsmt_rules.rules._base import Context, Rule, Violation, violation
+from dsmt_rules.rules._examples import base_line
 
 if TYPE_CHECKING:
     from dsmt_rules.history import Overage, Period
@@ -47,22 +48,6 @@ def _history(*entries: tuple[str, str, int, str | None]) -> list[dict[str, Any]]
         {"service_date": day, "hcpcs": code, "units": units, "referral_id": referral}
         for day, code, units, referral in entries
     ]
-
-
-def _line(**changes: Any) -> dict[str, Any]:
-    """The base claim's G0109 line (2 units on 2026-02-02) with some fields changed."""
-    line: dict[str, Any] = {
-        "line_id": "1",
-        "hcpcs": "G0109",
-        "modifiers": [],
-        "units": 2,
-        "service_date": "2026-02-02",
-        "place_of_service": "11",
-        "diagnosis_pointers": [1],
-        "session_ids": ["S-20260202-AM"],
-    }
-    line.update(changes)
-    return line
 
 
 _FOLLOW_UP_ORDER: dict[str, Any] = {"training": "follow_up", "hours_ordered": 2}
@@ -260,7 +245,7 @@ class InitialHoursExceeded(Rule):
         ),
     }
     use_instead: ClassVar[dict[str, Any]] = {
-        "lines": [_line(units=1)],
+        "lines": [base_line(units=1)],
         "history": _history(
             ("2025-10-06", "G0109", 4, "R-70"),
             ("2025-10-20", "G0109", 4, "R-70"),
@@ -340,7 +325,7 @@ class InitialIndividualExceeded(Rule):
     needs = "history, referral exceptions"
     fix = "Bill individual time past the allowance as group, or document the exception."
     example: ClassVar[dict[str, Any]] = {
-        "lines": [_line(hcpcs="G0108")],
+        "lines": [base_line(hcpcs="G0108")],
         "sessions": [
             {
                 "session_id": "S-20260202-AM",
@@ -420,7 +405,7 @@ class FollowUpHoursExceeded(Rule):
             ("2026-01-12", "G0109", 3, None),
         ),
     }
-    use_instead: ClassVar[dict[str, Any]] = {**example, "lines": [_line(units=1)]}
+    use_instead: ClassVar[dict[str, Any]] = {**example, "lines": [base_line(units=1)]}
     uses_ledger = True
 
     def check(self, ctx: Context) -> Iterator[Violation]:

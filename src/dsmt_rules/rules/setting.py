@@ -9,6 +9,7 @@ from typing import ClassVar
 from dsmt_rules.findings import Loc, Severity
 from dsmt_rules.models import ClaimForm, Delivery
 from dsmt_rules.rules._base import Context, Rule, Violation, violation
+from dsmt_rules.rules._examples import base_line
 from dsmt_rules.rules.provider import _bill_type
 
 __all__ = [
@@ -70,15 +71,7 @@ class MntSameDay(Rule):
     fix = "Bill DSMT and MNT on different dates of service."
     example: ClassVar[dict[str, object]] = {
         "lines": [
-            {
-                "line_id": "1",
-                "hcpcs": "G0109",
-                "units": 2,
-                "service_date": "2026-02-02",
-                "place_of_service": "11",
-                "diagnosis_pointers": [1],
-                "session_ids": ["S-20260202-AM"],
-            },
+            base_line(),
             {
                 "line_id": "2",
                 "hcpcs": "97803",
@@ -91,15 +84,7 @@ class MntSameDay(Rule):
     }
     use_instead: ClassVar[dict[str, object]] = {
         "lines": [
-            {
-                "line_id": "1",
-                "hcpcs": "G0109",
-                "units": 2,
-                "service_date": "2026-02-02",
-                "place_of_service": "11",
-                "diagnosis_pointers": [1],
-                "session_ids": ["S-20260202-AM"],
-            },
+            base_line(),
             {
                 "line_id": "2",
                 "hcpcs": "97803",
@@ -159,32 +144,8 @@ class InpatientPlaceOfService(Rule):
     fix = (
         "Bill DSMT only for outpatient training, with the place of service where it was furnished."
     )
-    example: ClassVar[dict[str, object]] = {
-        "lines": [
-            {
-                "line_id": "1",
-                "hcpcs": "G0109",
-                "units": 2,
-                "service_date": "2026-02-02",
-                "place_of_service": "21",
-                "diagnosis_pointers": [1],
-                "session_ids": ["S-20260202-AM"],
-            }
-        ]
-    }
-    use_instead: ClassVar[dict[str, object]] = {
-        "lines": [
-            {
-                "line_id": "1",
-                "hcpcs": "G0109",
-                "units": 2,
-                "service_date": "2026-02-02",
-                "place_of_service": "22",
-                "diagnosis_pointers": [1],
-                "session_ids": ["S-20260202-AM"],
-            }
-        ]
-    }
+    example: ClassVar[dict[str, object]] = {"lines": [base_line(place_of_service="21")]}
+    use_instead: ClassVar[dict[str, object]] = {"lines": [base_line(place_of_service="22")]}
 
     def check(self, ctx: Context) -> Iterator[Violation]:
         inpatient = ctx.profile.inpatient_places_of_service
