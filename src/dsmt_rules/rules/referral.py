@@ -14,6 +14,7 @@ from dsmt_rules import _icd10
 from dsmt_rules.findings import Severity
 from dsmt_rules.models import Training
 from dsmt_rules.rules._base import Context, Rule, Violation, violation
+from dsmt_rules.rules._examples import base_line
 
 __all__ = [
     "RULES",
@@ -296,32 +297,8 @@ class DiagnosisMissing(Rule):
     carc_hint = "16"
     needs = "line.diagnosis_pointers"
     fix = "Point each DSMT line to the claim's diabetes diagnosis."
-    example: ClassVar[dict[str, object]] = {
-        "lines": [
-            {
-                "line_id": "1",
-                "hcpcs": "G0109",
-                "units": 2,
-                "service_date": "2026-02-02",
-                "place_of_service": "11",
-                "diagnosis_pointers": [3],
-                "session_ids": ["S-20260202-AM"],
-            }
-        ]
-    }
-    use_instead: ClassVar[dict[str, object]] = {
-        "lines": [
-            {
-                "line_id": "1",
-                "hcpcs": "G0109",
-                "units": 2,
-                "service_date": "2026-02-02",
-                "place_of_service": "11",
-                "diagnosis_pointers": [1],
-                "session_ids": ["S-20260202-AM"],
-            }
-        ]
-    }
+    example: ClassVar[dict[str, object]] = {"lines": [base_line(diagnosis_pointers=[3])]}
+    use_instead: ClassVar[dict[str, object]] = {"lines": [base_line()]}
 
     def check(self, ctx: Context) -> Iterable[Violation]:
         count = len(ctx.claim.diagnosis_codes)
