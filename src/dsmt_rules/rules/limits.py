@@ -58,6 +58,26 @@ def _by_line(overages: list[Overage]) -> list[Overage]:
     return sorted(overages, key=lambda o: o.line)
 
 
+def _overage_violations(
+    ctx: Context, overages: list[Overage], **values: object
+) -> Iterator[Violation]:
+    """One violation per line past a cap, in line order, on ``("lines", i, "units")``.
+
+    Every cap rule's message gets ``line``, ``total``, ``cap`` and ``over``, plus ``values``.
+    """
+    for o in _by_line(overages):
+        line = ctx.claim.lines[o.line]
+        yield violation(
+            ("lines", o.line, "units"),
+            line.line_id,
+            line=line.line_id,
+            total=o.total,
+            cap=o.cap,
+            over=o.over,
+            **values,
+        )
+
+
 def _dates(period: Period | None) -> dict[str, str]:
     if period is None:  # pragma: no cover - an initial overage implies an initial period
         return {"start": "?", "end": "?"}
@@ -112,17 +132,8 @@ class ReferralHoursExceeded(Rule):
         if referral is None:
             return
         cap = int(referral.hours_ordered * _MINUTES_PER_HOUR // ctx.profile.unit_minutes)
-        for o in _by_line(ctx.ledger.referral_overages(referral.referral_id, cap)):
-            line = ctx.claim.lines[o.line]
-            yield violation(
-                ("lines", o.line, "units"),
-                line.line_id,
-                line=line.line_id,
-                hours=referral.hours_ordered,
-                cap=cap,
-                total=o.total,
-                over=o.over,
-            )
+        overages = ctx.ledger.referral_overages(referral.referral_id, cap)
+        yield from _overage_violations(ctx, overages, hours=referral.hours_ordered)
 
 
 class ReferralPhaseMismatch(Rule):
@@ -258,18 +269,12 @@ class InitialHoursExceeded(Rule):
 
     def check(self, ctx: Context) -> Iterator[Violation]:
         ledger = ctx.ledger
-        for o in _by_line(ledger.initial_overages()):
-            line = ctx.claim.lines[o.line]
-            yield violation(
-                ("lines", o.line, "units"),
-                line.line_id,
-                line=line.line_id,
-                **_dates(ledger.initial_period),
-                total=o.total,
-                cap=o.cap,
-                over=o.over,
-                months=ctx.profile.initial_period_months,
-            )
+        yield from _overage_violations(
+            ctx,
+            ledger.initial_overages(),
+            **_dates(ledger.initial_period),
+            months=ctx.profile.initial_period_months,
+        )
 
 
 def _documents_exception(referral: Referral | None) -> bool:
@@ -349,19 +354,13 @@ class InitialIndividualExceeded(Rule):
         if _documents_exception(ctx.claim.referral):
             return
         ledger = ctx.ledger
-        for o in _by_line(ledger.individual_overages()):
-            line = ctx.claim.lines[o.line]
-            yield violation(
-                ("lines", o.line, "units"),
-                line.line_id,
-                line=line.line_id,
-                **_dates(ledger.initial_period),
-                total=o.total,
-                cap=o.cap,
-                over=o.over,
-                code=ctx.profile.individual_code,
-                group=ctx.profile.group_code,
-            )
+        yield from _overage_violations(
+            ctx,
+            ledger.individual_overages(),
+            **_dates(ledger.initial_period),
+            code=ctx.profile.individual_code,
+            group=ctx.profile.group_code,
+        )
 
 
 class FollowUpHoursExceeded(Rule):
