@@ -26,7 +26,7 @@ demo: $(STAMP)
 test: $(TEST_STAMP)
 	$(BIN)/python -m ruff check .
 	$(BIN)/python -m ruff format --check .
-	$(BIN)/python -m mypy src
+	$(BIN)/python -m mypy src tests/typing
 	$(BIN)/python scripts/gen_rule_docs.py --check
 	$(BIN)/python -m pytest -q -m "not slow"
 
@@ -35,7 +35,7 @@ lint: $(TEST_STAMP)
 	$(BIN)/python -m ruff format --check .
 
 typecheck: $(TEST_STAMP)
-	$(BIN)/python -m mypy src
+	$(BIN)/python -m mypy src tests/typing
 
 docs: $(TEST_STAMP)
 	$(BIN)/python scripts/gen_rule_docs.py

@@ -92,10 +92,11 @@ def _programs(rng: random.Random, count: int) -> list[Doc]:
 class _Builder:
     """Builds one clean claim, then (sometimes) applies one typical mistake to it."""
 
-    def __init__(self, seed: int, n: int) -> None:
+    def __init__(self, seed: int, n: int, per_beneficiary: float = 2.5) -> None:
         self.rng = random.Random(seed)
         self.programs = _programs(self.rng, max(5, min(200, n // 500)))
-        self.beneficiaries = [_mbi(self.rng) for _ in range(max(1, n * 2 // 5))]
+        count = n * 2 // 5 if per_beneficiary == 2.5 else int(n / per_beneficiary)
+        self.beneficiaries = [_mbi(self.rng) for _ in range(max(1, count))]
         self.mistakes: list[tuple[int, Callable[[Doc], None]]] = [
             (3, self._group_too_small),
             (1, self._group_too_large),
@@ -349,19 +350,20 @@ class _Builder:
         return doc
 
 
-def generate_claims(n: int, *, seed: int = 2026) -> Iterator[Doc]:
-    """``n`` claim documents, deterministically from ``seed``."""
-    builder = _Builder(seed, n)
+def generate_claims(n: int, *, seed: int = 2026, per_beneficiary: float = 2.5) -> Iterator[Doc]:
+    """``n`` claim documents, deterministically from ``seed``; ``per_beneficiary`` claims each on
+    average (beneficiaries are drawn at random, so some have many more)."""
+    builder = _Builder(seed, n, per_beneficiary)
     for index in range(1, n + 1):
         yield builder.document(index)
 
 
-def write_jsonl(path: Path, n: int, *, seed: int = 2026) -> int:
+def write_jsonl(path: Path, n: int, *, seed: int = 2026, per_beneficiary: float = 2.5) -> int:
     """Write ``n`` documents as JSON Lines (compact, UTF-8); return the file size in bytes."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     with tmp.open("w", encoding="utf-8", newline="\n") as out:
-        for doc in generate_claims(n, seed=seed):
+        for doc in generate_claims(n, seed=seed, per_beneficiary=per_beneficiary):
             out.write(json.dumps(doc, separators=(",", ":")))
             out.write("\n")
     tmp.replace(path)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 from dsmt_rules.engine import _report, ruleset
-from dsmt_rules.history import (
+from dsmt_rules.history._ledger import (
     RECORD,
     Match,
     Overage,

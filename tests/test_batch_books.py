@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from dsmt_rules import Claim, check_many, load_profile
-from dsmt_rules.batch import KEEP_BOOKS_FROM, BatchIndex
-from dsmt_rules.history import Match
+from dsmt_rules.history import BatchIndex, Match
+from dsmt_rules.history._batch import KEEP_BOOKS_FROM
 from dsmt_rules.rules._examples import BASE_CLAIM, apply_patch
 
 PROFILE = load_profile("medicare")

@@ -1,6 +1,6 @@
 """The catalog as a whole: every rule is listed, well formed, documented, and its examples run.
 
-Each rule's ``example`` must raise exactly its own code (plus its declared ``example_companions``) and
+Each rule's ``example`` must raise exactly its own code (plus its declared ``companions``) and
 its ``use_instead`` must raise nothing, read and checked the way the CLI does it. When the spec's
 RULES.md is beside the project (``../shared/spec/RULES.md``), codes, names and default severities are
 compared with its catalog table so that a rule drifting from the spec fails.
@@ -34,14 +34,9 @@ ROOT = Path(__file__).resolve().parent.parent
 RULES_PACKAGE = dsmt_rules.rules.__name__
 
 FAMILY_DIGITS: Mapping[str, frozenset[str]] = {
-    "document": frozenset("0"),
-    "coding": frozenset("1"),
-    "provider": frozenset("2"),
-    "referral": frozenset("3"),
-    "limits": frozenset("34"),  # DS4xx and the history-bound DS305, DS310
-    "setting": frozenset("56"),
+    module: frozenset(digit) for digit, module in dsmt_rules.rules.FAMILIES.items()
 }
-"""Which code families each rule module holds (as documented in ``dsmt_rules.rules``)."""
+"""Which code family each rule module holds (``dsmt_rules.rules.FAMILIES``): one each."""
 
 SECTIONS = ("## What it checks", "## Why it matters", "## References")
 
@@ -154,6 +149,12 @@ def test_family_modules_list_their_rules_in_code_order_and_family() -> None:
     assert sorted(seen, key=lambda r: r.code) == list(CATALOG)
 
 
+@pytest.mark.parametrize("rule", CATALOG, ids=ids)
+def test_each_rule_lives_in_the_module_of_its_family(rule: type[Rule]) -> None:
+    family = dsmt_rules.rules.FAMILIES[rule.code[2]]
+    assert rule.__module__ == f"dsmt_rules.rules.{family}"
+
+
 def test_rule_for_finds_every_code() -> None:
     for rule in CATALOG:
         assert rule_for(rule.code) is rule
@@ -194,7 +195,7 @@ def test_rule_metadata(rule: type[Rule]) -> None:
     assert rule.fix is None or (isinstance(rule.fix, str) and rule.fix.strip())
     assert isinstance(rule.message, str)
     assert rule.message.strip()
-    for companion in rule.example_companions:
+    for companion in rule.companions:
         assert companion in CODES, f"{rule.code}: unknown companion {companion}"
         assert companion != rule.code
     assert (ROOT / rule.doc_url()).is_file(), (
@@ -202,11 +203,19 @@ def test_rule_metadata(rule: type[Rule]) -> None:
     )
 
 
+def _fields(template: str) -> set[str]:
+    return {f for _, f, _, _ in string.Formatter().parse(template) if f is not None}
+
+
 @pytest.mark.parametrize("rule", CATALOG, ids=ids)
-def test_message_is_a_literal_template_of_plain_fields(rule: type[Rule]) -> None:
-    fields = [f for _, f, _, _ in string.Formatter().parse(rule.message) if f is not None]
-    bad = [f for f in fields if not f.isidentifier()]
-    assert not bad, f"{rule.code}: template fields must be plain names, not {bad}"
+def test_messages_are_literal_templates_of_plain_fields(rule: type[Rule]) -> None:
+    assert next(iter(rule.templates())) == "default"
+    for variant, template in rule.templates().items():
+        assert isinstance(template, str)
+        assert template.strip(), f"{rule.code}: {variant} is empty"
+        bad = [f for f in _fields(template) if not f.isidentifier()]
+        assert not bad, f"{rule.code}: template fields must be plain names, not {bad}"
+        assert template.rstrip().endswith("."), f"{rule.code}: {variant} is not a sentence"
 
 
 @pytest.mark.parametrize("rule", CLAIM_RULES, ids=[r.code for r in CLAIM_RULES])
@@ -221,10 +230,10 @@ def test_message_fields_are_the_example_violation_values(rule: type[Rule]) -> No
     ctx = Context(claim, rs.profile, mue=rs.mue)
     violations = list(rule().check(ctx))
     assert violations, f"{rule.code}: the example raises no violation of the rule itself"
-    fields = {f for _, f, _, _ in string.Formatter().parse(rule.message) if f}
     for v in violations:
-        assert fields <= set(v.values), f"{rule.code}: values lack {fields - set(v.values)}"
-        rule.message.format_map(v.values)
+        template = rule.template(v.variant)
+        assert _fields(template) == set(v.values), f"{rule.code}: values are not the fields"
+        template.format_map(v.values)
 
 
 # --- every rule: the examples run ------------------------------------------------------------------
@@ -234,7 +243,8 @@ def test_message_fields_are_the_example_violation_values(rule: type[Rule]) -> No
 def test_example_raises_exactly_its_code(rule: type[Rule]) -> None:
     document = example_document(rule.example)
     codes = _codes(_reports(rule, document))
-    expected = sorted({rule.code, *rule.example_companions})
+    expected = sorted({rule.code, *rule.companions} & set(codes))
+    assert rule.code in codes, f"the example raised {codes}"
     assert sorted(set(codes)) == expected, f"the example raised {codes}"
     if isinstance(rule.example, str):
         # A raw document (DS001, DS003) gets one finding per problem the adapter finds.

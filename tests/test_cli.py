@@ -17,10 +17,11 @@ from typing import Any
 import jsonschema
 import pytest
 
-from dsmt_rules import __version__, cli
+from dsmt_rules import __version__, adapters
+from dsmt_rules.adapters import Batch, detect_format
 from dsmt_rules.catalog import CODES
-from dsmt_rules.cli import Batch, detect_format, main
-from dsmt_rules.engine import Record
+from dsmt_rules.cli import main
+from dsmt_rules.records import Record
 from dsmt_rules.reporters.csv import COLUMNS
 from dsmt_rules.rules._examples import BASE_CLAIM, apply_patch
 
@@ -39,6 +40,7 @@ FINDING_KEYS = [
     "citation",
     "carc_hint",
     "url",
+    "ctx",
 ]
 
 
@@ -168,6 +170,13 @@ def test_jsonl_matches_the_report_contract_for_a_clean_and_a_failing_claim(
                     "citation": "HCPCS G0109 descriptor",
                     "carc_hint": "16",
                     "url": "docs/rules/DS104-group-too-small.md",
+                    "ctx": {
+                        "line": "1",
+                        "code": "G0109",
+                        "attendees": 1,
+                        "group_min": 2,
+                        "individual_code": "G0108",
+                    },
                 }
             ],
         },
@@ -448,7 +457,9 @@ def test_x12_or_fhir_without_its_adapter_says_which_extra_to_install(
     content: str,
 ) -> None:
     monkeypatch.setattr(
-        cli, "ADAPTERS", {k: ("dsmt_rules.adapters._absent", k.upper(), k) for k in ("x12", "fhir")}
+        adapters,
+        "ADAPTERS",
+        {k: ("dsmt_rules.adapters._absent", k.upper(), k) for k in ("x12", "fhir")},
     )
     path = _write(tmp_path, f"in.{kind}", content)
     status, out, err = _run(capsys, "check", path)
@@ -601,7 +612,16 @@ def test_rules_json_lists_the_whole_catalog(capsys: pytest.CaptureFixture[str]) 
     items = json.loads(out)
     assert [item["code"] for item in items] == list(CODES)
     for item in items:
-        assert list(item) == ["code", "name", "severity", "citation", "carc_hint", "url"]
+        assert list(item) == [
+            "code",
+            "name",
+            "severity",
+            "citation",
+            "carc_hint",
+            "url",
+            "messages",
+        ]
+        assert item["messages"]["default"]
         assert item["severity"] in {"error", "warning", "info"}
         assert item["citation"]
     assert items[0] == {
@@ -611,6 +631,7 @@ def test_rules_json_lists_the_whole_catalog(capsys: pytest.CaptureFixture[str]) 
         "citation": "dsmt-rules claim document v1 (dsmt-rules schema)",
         "carc_hint": "16",
         "url": "docs/rules/DS001-invalid-document.md",
+        "messages": {"default": "Record {record}: {problem} (at {where})."},
     }
 
 

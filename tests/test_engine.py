@@ -26,7 +26,7 @@ from dsmt_rules import (
     ruleset,
 )
 from dsmt_rules.catalog import CODES
-from dsmt_rules.engine import invalid_document_report
+from dsmt_rules.engine import _invalid_document_report as invalid_document_report
 from dsmt_rules.findings import status_of
 from dsmt_rules.rules._examples import BASE_CLAIM
 from helpers import claim_from, codes_of
@@ -60,6 +60,7 @@ FINDING_KEYS = [
     "citation",
     "carc_hint",
     "url",
+    "ctx",
 ]
 """DESIGN.md, "The report": the keys of a finding, in order."""
 
@@ -320,6 +321,7 @@ def test_finding_to_dict_has_the_design_contract_keys_in_order() -> None:
         "citation": "HCPCS G0108/G0109 descriptors",
         "carc_hint": None,
         "url": "docs/rules/DS002-no-dsmt-lines.md",
+        "ctx": {"lines": 1},
     }
 
 

@@ -12,8 +12,8 @@ import pytest
 
 from dsmt_rules import Claim, Record, check_many, check_records, load_profile
 from dsmt_rules.adapters.jsonl import read_records
-from dsmt_rules.batch import BatchIndex
-from dsmt_rules.history import RECORD, Ledger, Period, Phase, initial_period_from
+from dsmt_rules.history import BatchIndex, Ledger, Period, Phase, initial_period_from
+from dsmt_rules.history._ledger import RECORD
 from dsmt_rules.models import HistoryEntry, Training
 from dsmt_rules.rules._examples import BASE_CLAIM, apply_patch
 from helpers import claim_from

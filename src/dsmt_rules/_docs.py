@@ -16,16 +16,20 @@ import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Literal, cast
 
+from dsmt_rules.adapters import ADAPTERS, detect_format
 from dsmt_rules.adapters.jsonl import parse_document
 from dsmt_rules.catalog import CATALOG
-from dsmt_rules.engine import Record, check_records, ruleset
+from dsmt_rules.engine import check_records, ruleset
 from dsmt_rules.exceptions import AdapterError
 from dsmt_rules.findings import Report
+from dsmt_rules.records import Record
 from dsmt_rules.rules._base import Rule
 from dsmt_rules.rules._examples import example_document
 
 __all__ = [
     "INDEX_NAME",
+    "catalog_entries",
+    "catalog_table",
     "example_options",
     "example_reports",
     "read_example",
@@ -62,8 +66,6 @@ def example_options(rule: type[Rule]) -> Mapping[str, Any]:
 
 def _input_format(document: str) -> str:
     """``json``, ``x12`` or ``fhir``: the CLI's detection of an input's format from its content."""
-    from dsmt_rules.cli import detect_format  # lazy: the CLI imports this module
-
     return detect_format(document.encode("utf-8"))
 
 
@@ -74,8 +76,6 @@ def read_example(document: str) -> list[Record]:
     document in another format (an X12 837) goes through that format's adapter, which may need an
     extra (``dsmt-rules[x12]``).
     """
-    from dsmt_rules.cli import ADAPTERS
-
     data = document.encode("utf-8")
     kind = _input_format(document)
     if kind == "json":
@@ -178,9 +178,9 @@ def render_rule(rule: type[Rule]) -> str:
     ]
     if rule.fix:
         rows.append(("Fix", _cell(rule.fix)))
-    if rule.example_companions:
-        companions = ", ".join(_code_link(c) for c in sorted(rule.example_companions))
-        rows.append(("Raised together with (in the example)", companions))
+    if rule.companions:
+        companions = ", ".join(_code_link(c) for c in sorted(rule.companions))
+        rows.append(("May be raised together with", companions))
     options = example_options(rule)
 
     lines = [f"# {rule.code} {rule.name}", ""]
@@ -235,3 +235,31 @@ def render_pages() -> dict[str, str]:
     pages = {f"{rule.slug()}.md": render_rule(rule) for rule in CATALOG}
     pages[INDEX_NAME] = render_index()
     return pages
+
+
+def catalog_entries() -> list[dict[str, Any]]:
+    """The catalog as JSON values (``dsmt-rules rules --format json``): every rule's metadata and
+    every message template it can produce (``default`` and the named variants)."""
+    return [
+        {
+            "code": rule.code,
+            "name": rule.name,
+            "severity": rule.default_severity.value,
+            "citation": rule.citation,
+            "carc_hint": rule.carc_hint,
+            "url": rule.doc_url(),
+            "messages": rule.templates(),
+        }
+        for rule in CATALOG
+    ]
+
+
+def catalog_table() -> str:
+    """The catalog as a plain table (``dsmt-rules rules``): code, name, severity, citation."""
+    rows = [("CODE", "NAME", "SEVERITY", "CITATION")]
+    rows += [(r.code, r.name, r.default_severity.value, r.citation) for r in CATALOG]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    return "\n".join(
+        f"{code:<{widths[0]}}  {name:<{widths[1]}}  {sev:<{widths[2]}}  {citation}"
+        for code, name, sev, citation in rows
+    )

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from dsmt_rules.exceptions import UnknownRuleError
-from dsmt_rules.rules import coding, document, limits, provider, referral, setting
+from dsmt_rules.rules import coding, document, limits, provider, referral, same_day, setting
 from dsmt_rules.rules._base import Rule
 
 __all__ = ["CATALOG", "CODES", "rule_for"]
@@ -24,6 +24,7 @@ CATALOG: tuple[type[Rule], ...] = tuple(
             *provider.RULES,
             *referral.RULES,
             *limits.RULES,
+            *same_day.RULES,
             *setting.RULES,
         ),
         key=lambda rule: rule.code,

@@ -16,24 +16,21 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TypeVar
 
-from dsmt_rules.batch import BatchIndex
 from dsmt_rules.catalog import CATALOG, CODES
 from dsmt_rules.findings import Finding, Loc, Report, Severity
-from dsmt_rules.history import Ledger
+from dsmt_rules.history import BatchIndex, Ledger
 from dsmt_rules.models import Claim, HistoryEntry
 from dsmt_rules.profiles import Profile, load_profile
+from dsmt_rules.records import Problem, Record, StructureProblem
 from dsmt_rules.rules._base import Context, Rule, Violation
 from dsmt_rules.rules.document import InvalidDocument, X12StructureError
 from dsmt_rules.selection import parse_severity_overrides, resolve_selection
 
 __all__ = [
-    "Problem",
-    "Record",
     "Ruleset",
     "check",
     "check_many",
     "check_records",
-    "invalid_document_report",
     "iter_findings",
     "ruleset",
 ]
@@ -53,8 +50,25 @@ class _Active:
     url: str
     code: str
     message: str
+    variants: Mapping[str, str]
     check: Callable[[Context], Iterable[Violation]]
     """The rule's bound ``check`` (looked up once per ruleset, not once per claim)."""
+
+
+def _active(rule_cls: type[Rule], severity: Severity) -> _Active:
+    rule = rule_cls()
+    return _Active(
+        rule,
+        severity,
+        rule_cls.name,
+        rule_cls.citation,
+        rule_cls.carc_hint,
+        rule_cls.doc_url(),
+        rule_cls.code,
+        rule_cls.message,
+        rule_cls.variants,
+        rule.check,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,18 +117,7 @@ def _compile(
     for rule_cls in CATALOG:
         if rule_cls.code not in enabled or rule_cls in _RAISED_BY_ADAPTERS:
             continue
-        rule = rule_cls()
-        active = _Active(
-            rule,
-            levels[rule_cls.code],
-            rule_cls.name,
-            rule_cls.citation,
-            rule_cls.carc_hint,
-            rule_cls.doc_url(),
-            rule_cls.code,
-            rule_cls.message,
-            rule.check,
-        )
+        active = _active(rule_cls, levels[rule_cls.code])
         (without_lines if rule_cls.runs_without_dsmt_lines else with_lines).append(active)
     return Ruleset(profile, None, enabled, levels, tuple(with_lines), tuple(without_lines))
 
@@ -187,19 +190,22 @@ def _resolve(
 
 
 def _finding(a: _Active, v: Violation, source: str | None) -> Finding:
+    """The one place a :class:`Finding` is made: a rule's violation, with its template filled."""
+    template = a.message if v.variant is None else a.variants[v.variant]
     # Positional, in Finding's field order (code, name, severity, message, loc, line_id, source,
-    # citation, carc_hint, url): ten keyword arguments cost a third more per finding.
+    # citation, carc_hint, url, ctx): eleven keyword arguments cost a third more per finding.
     return Finding(
         a.code,
         a.name,
         a.severity,
-        a.message.format_map(v.values),
+        template.format_map(v.values),
         v.loc,
         v.line_id,
         source,
         a.citation,
         a.carc_hint,
         a.url,
+        v.values,
     )
 
 
@@ -351,61 +357,34 @@ def check_many(
         yield _report(claim, rs, ledger_factory=index.factory(seq))
 
 
-# --- records: what adapters produce, including the ones that could not be read -------------------
+# --- records: what adapters read, including what could not be read -------------------------------
 
-Problem = tuple[Loc, str]
-"""Where a document is unreadable (model location) and what is wrong, without the input value."""
-
-
-@dataclass(frozen=True, slots=True)
-class Record:
-    """One input record as an adapter read it: a claim, or the problems that stopped it being one."""
-
-    position: int
-    """1-based: the line number in a JSON Lines file, the index in a JSON array, the CLM count in X12."""
-    claim: Claim | None
-    problems: tuple[Problem, ...] = ()
-    claim_id: str | None = None
-    """The claim id when it could be read even though the record is invalid."""
-    source: str | None = None
-    adapter_findings: tuple[Finding, ...] = ()
-    """Findings the adapter made while reading (X12 structure errors, DS003), each with its own
-    ``source``. They join the claim's findings in code order, under the rule selection and severity
-    overrides; a record without a claim always reports them."""
-    sources: Mapping[Loc, str] = dataclasses.field(default_factory=dict)
-    """Input positions of parts of the claim, e.g. ``("lines", 0)`` -> an X12 SV1 segment or a
-    FHIRPath. A finding whose ``loc`` starts with a key takes the longest such key's source."""
-    hints: Mapping[str, str] = dataclasses.field(default_factory=dict)
-    """Facts the adapter read that the claim document has no field for, used to join reference data
-    (:mod:`dsmt_rules.reference`): ``referral_id`` (X12 REF*9F), ``referring_npi`` (X12 NM1*DN)."""
+_DS001 = _active(InvalidDocument, InvalidDocument.default_severity)
+"""DS001 is never deselected or downgraded: a record that cannot be read must not pass silently."""
+_DS003 = _active(X12StructureError, X12StructureError.default_severity)
 
 
-def invalid_document_report(
+def _invalid_document_report(
     *,
     record: int,
     problems: Sequence[Problem],
     claim_id: str | None = None,
     source: str | None = None,
 ) -> Report:
-    """The report of a record that could not be read: one DS001 finding per problem.
-
-    DS001 is never deselected or downgraded: a record that cannot be read must not pass silently.
-    """
-    rule = InvalidDocument
+    """The report of a record that could not be read: one DS001 finding per problem."""
     findings = tuple(
-        Finding(
-            code=rule.code,
-            name=rule.name,
-            severity=rule.default_severity,
-            message=rule.message.format(
-                record=record, problem=problem, where=_where(loc) if loc else "the record"
+        _finding(
+            _DS001,
+            Violation(
+                loc,
+                None,
+                {
+                    "record": record,
+                    "problem": problem,
+                    "where": _where(loc) if loc else "the record",
+                },
             ),
-            loc=loc,
-            line_id=None,
-            source=source,
-            citation=rule.citation,
-            carc_hint=rule.carc_hint,
-            url=rule.doc_url(),
+            source,
         )
         for loc, problem in (problems or [((), "unreadable record")])
     )
@@ -414,6 +393,20 @@ def invalid_document_report(
 
 def _where(loc: Loc) -> str:
     return ".".join(str(part) for part in loc)
+
+
+def _structure_findings(structure: Iterable[StructureProblem], rules: Ruleset) -> list[Finding]:
+    """DS003 findings of the faults in the input's structure, under the rules' severity."""
+    level = rules.severities.get(_DS003.code, _DS003.severity)
+    active = _DS003 if level is _DS003.severity else dataclasses.replace(_DS003, severity=level)
+    return [
+        _finding(
+            active,
+            Violation((), p.line_id, {"segment": p.segment, "problem": p.problem}),
+            p.source,
+        )
+        for p in structure
+    ]
 
 
 def check_records(
@@ -450,25 +443,20 @@ def check_records(
                 record=rec.position,
                 source=rec.source,
             )
-        elif rec.problems or not rec.adapter_findings:
-            report = invalid_document_report(
+        elif rec.problems or not rec.structure:
+            report = _invalid_document_report(
                 record=rec.position, problems=rec.problems, claim_id=rec.claim_id, source=rec.source
             )
         else:
             report = Report(claim_id=rec.claim_id, record=rec.position)
-        yield (
-            _with_adapter_output(report, rec, rs) if rec.adapter_findings or rec.sources else report
-        )
+        yield (_with_adapter_output(report, rec, rs) if rec.structure or rec.sources else report)
 
 
 def _with_adapter_output(report: Report, rec: Record, rules: Ruleset) -> Report:
-    """Add the adapter's own findings (DS003) to a report and give findings their input positions."""
+    """Add the structure's faults (DS003) to a report and give findings their input positions."""
     extra: list[Finding] = []
-    for f in rec.adapter_findings:
-        if rec.claim is not None and f.code not in rules.enabled:
-            continue
-        level = rules.severities.get(f.code, f.severity)
-        extra.append(f if level is f.severity else dataclasses.replace(f, severity=level))
+    if rec.structure and (rec.claim is None or _DS003.code in rules.enabled):
+        extra = _structure_findings(rec.structure, rules)
     findings = sorted((*report.findings, *extra), key=lambda f: f.code)  # stable: rule order kept
     if rec.sources:
         findings = [_positioned(f, rec.sources) for f in findings]

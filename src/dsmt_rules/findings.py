@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["Finding", "Report", "Severity", "Status", "status_of"]
+__all__ = ["Finding", "Report", "Scalar", "Severity", "Status", "status_of"]
 
 
 class Severity(StrEnum):
@@ -32,6 +32,9 @@ class Status(StrEnum):
 
 Loc = tuple[str | int, ...]
 
+Scalar = str | int | float | bool | None
+"""A value a message is built from: a code, a count, a date of service, an id or a profile number."""
+
 
 @dataclass(frozen=True, slots=True)
 class Finding:
@@ -50,6 +53,12 @@ class Finding:
     carc_hint: str | None = None
     """A *likely* X12 claim adjustment reason code: a hint for billing staff, not a payer's promise."""
     url: str | None = None
+    ctx: Mapping[str, Scalar] = field(default_factory=dict, hash=False)
+    """The scalar values the message was built from, by the name of its template field (added in
+    0.2): the message is one of the rule's literal templates filled with exactly these values
+    (``dsmt-rules rules --format json`` lists the templates). Values are codes, counts, dates of
+    service, claim, line, session and referral ids and profile numbers: rules never read the
+    beneficiary id, the one PHI field of the claim document (docs/index.md, "PHI")."""
 
     def to_dict(self) -> dict[str, Any]:
         """The finding as the JSON object of the report contract."""
@@ -64,6 +73,7 @@ class Finding:
             "citation": self.citation,
             "carc_hint": self.carc_hint,
             "url": self.url,
+            "ctx": dict(self.ctx),
         }
 
 

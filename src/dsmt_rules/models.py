@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import sys
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -43,6 +44,7 @@ __all__ = [
     "SessionFormat",
     "SpecialNeed",
     "Training",
+    "claim_schema",
 ]
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -260,3 +262,25 @@ class Claim(_Model):
     lines: Annotated[list[ServiceLine], Field(max_length=450)]
     sessions: list[Session] = Field(default_factory=list)
     history: list[HistoryEntry] = Field(default_factory=list)
+
+
+SCHEMA_ID = "urn:dsmt-rules:claim-document:v1"
+SCHEMA_TITLE = "dsmt-rules claim document v1"
+
+
+def claim_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of the claim document, version 1 (``dsmt-rules schema``)."""
+    schema = Claim.model_json_schema()
+    schema.pop("title", None)
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": SCHEMA_TITLE,
+        **schema,
+    }
+
+
+if "hypothesis" in sys.modules:  # Hypothesis came first: register its strategies (_hypothesis_hook)
+    from dsmt_rules._hypothesis_hook import register as _register
+
+    _register(sys.modules[__name__])

@@ -39,7 +39,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from dsmt_rules.engine import Record
 from dsmt_rules.exceptions import ConfigError
 from dsmt_rules.findings import Loc
 from dsmt_rules.models import (
@@ -53,6 +52,7 @@ from dsmt_rules.models import (
     Session,
     SessionFormat,
 )
+from dsmt_rules.records import Record, errors_of
 
 __all__ = [
     "HistoryRecord",
@@ -394,16 +394,16 @@ def _first_date_of_service(lines: Sequence[ServiceLine], codes: Collection[str])
 
 def _first_error(exc: ValidationError) -> str:
     """One line: the first problem's location and message (never the input value)."""
-    errors = exc.errors(include_input=False, include_url=False, include_context=False)
+    errors = errors_of(exc)
     if not errors:  # pragma: no cover - pydantic always reports at least one
         return "not a valid reference record"
-    err = errors[0]
-    if err["type"] == "json_invalid":
+    kind, where, msg = errors[0]
+    if kind == "json_invalid":
         return "not valid JSON"
-    if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
         return 'not a reference record: "kind" must be provider, session, referral or history'
-    if not err["loc"]:
+    if not where:
         return "not a reference record (one JSON object per line)"
-    loc = ".".join(str(part) for part in err["loc"][1:] if part != "kind") or "record"
+    loc = ".".join(str(part) for part in where[1:] if part != "kind") or "record"
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    return f"invalid reference record: {loc}: {err['msg']}{more}"
+    return f"invalid reference record: {loc}: {msg}{more}"

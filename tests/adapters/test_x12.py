@@ -25,7 +25,7 @@ import pyx12.params
 import pyx12.x12file
 import pyx12.x12n_document
 
-from dsmt_rules import Record, Report, check_records, ruleset
+from dsmt_rules import Finding, Record, Report, check_records, ruleset
 from dsmt_rules.adapters.x12 import read_records
 from dsmt_rules.mue import load_mue
 from dsmt_rules.reference import ReferenceData
@@ -46,6 +46,12 @@ def _read(data: bytes | Path, name: str = "in.837") -> list[Record]:
 
 def _reports(records: list[Record], **options: Any) -> list[Report]:
     return list(check_records(records, **options))
+
+
+def _structure(record: Record) -> tuple[Finding, ...]:
+    """The DS003 findings the engine makes of a record's structure problems."""
+    (report,) = check_records([record], select=["DS003"])
+    return tuple(f for f in report.findings if f.code == "DS003")
 
 
 def _checked(path: Path) -> list[Report]:
@@ -247,7 +253,7 @@ def _professional(
 
 def test_small_837p_reads_clean() -> None:
     (record,) = _read(_professional())
-    assert record.adapter_findings == ()
+    assert record.structure == ()
     assert record.claim is not None
     assert record.claim.lines[0].modifiers == ["95"]
     assert record.claim.lines[0].place_of_service == "11"  # no SV105: CLM05-1
@@ -267,7 +273,7 @@ def test_dots_are_restored_and_icd9_is_marked() -> None:
 
 def test_icd9_diagnosis_is_reported_by_ds309() -> None:
     (record,) = _read(_professional(hi="HI*BK:25000"))
-    assert record.adapter_findings == ()  # BK is valid X12; the code is what is wrong
+    assert record.structure == ()  # BK is valid X12; the code is what is wrong
     (report,) = _reports([record], select=["DS309"])
     assert report.codes == ("DS309",)
 
@@ -280,7 +286,7 @@ def test_referral_number_and_referring_npi_are_hints() -> None:
         )
     )
     assert dict(record.hints) == {"referral_id": "R-5", "referring_npi": "1245319599"}
-    assert record.adapter_findings == ()
+    assert record.structure == ()
 
 
 def test_rendering_npi_from_the_line_loop() -> None:
@@ -293,7 +299,7 @@ def test_rendering_npi_from_the_line_loop() -> None:
 def test_patient_loop_makes_a_dependent_beneficiary_id() -> None:
     patient = "HL*3*2*23*0~PAT*19~NM1*QC*1*DOE*JOHN~N3*1 ELM~N4*CITY*IL*62701~DMG*D8*20100101*M~"
     (record,) = _read(_professional(patient=patient))
-    assert record.adapter_findings == ()
+    assert record.structure == ()
     assert record.claim is not None
     member, _, dependent = record.claim.beneficiary_id.partition("/")
     assert member == "7QX9PHI4KEEP"
@@ -327,7 +333,7 @@ def test_fractional_units_are_a_ds001_at_the_line() -> None:
 def test_errata_version_is_read_with_the_base_map(declared: str, base: str) -> None:
     (plain,) = _read(_professional(version=base))
     (errata,) = _read(_professional(version=declared))
-    assert errata.adapter_findings == ()
+    assert errata.structure == ()
     assert errata.claim == plain.claim
 
 
@@ -335,7 +341,7 @@ def test_837i_errata_version_reads_like_the_base() -> None:
     text = I837.read_bytes()
     base = _read(text)
     errata = _read(text.replace(b"005010X223A2", b"005010X223A3"))
-    assert [r.adapter_findings for r in errata] == [(), (), ()]
+    assert [r.structure for r in errata] == [(), (), ()]
     assert [r.claim for r in errata] == [r.claim for r in base]
 
 
@@ -403,7 +409,7 @@ def test_ds003_severity_override() -> None:
 def test_line_errors_carry_the_line_id() -> None:
     data = _professional(sv1="SV1*HC:G0109*100*XX*2***1")  # SV103 unit basis: not a valid code
     (record,) = _read(data)
-    (finding,) = record.adapter_findings
+    (finding,) = _structure(record)
     assert finding.line_id == "1"
     assert "SV103" in finding.message
     assert finding.source is not None
@@ -414,13 +420,13 @@ def test_messages_never_contain_element_values() -> None:
     secret = "ZEBEDIAH" * 12  # a 96-character subscriber name: too long for NM103
     data = _professional().replace(b"NM1*IL*1*DOE*JANE", f"NM1*IL*1*{secret}*JANE".encode())
     (record,) = _read(data)
-    messages = [f.message for f in record.adapter_findings]
+    messages = [f.message for f in _structure(record)]
     assert messages == [
         "X12 structure error at segment 13 (NM1): NM103 (Subscriber Last Name) is too long. "
         "Correct the 837; a payer rejects it before adjudicating its claims."
     ]
-    assert not any("ZEBEDIAH" in (f.source or "") + f.message for f in record.adapter_findings)
-    assert "7QX9PHI4KEEP" not in repr(record.adapter_findings)
+    assert not any("ZEBEDIAH" in (f.source or "") + f.message for f in _structure(record))
+    assert "7QX9PHI4KEEP" not in repr(_structure(record))
 
 
 @pytest.mark.parametrize(
@@ -438,7 +444,7 @@ def test_messages_never_contain_element_values() -> None:
 def test_input_that_is_not_x12_is_one_claimless_record(data: bytes, problem: str) -> None:
     (record,) = _read(data, "x.837")
     assert (record.position, record.claim, record.problems) == (1, None, ())
-    (finding,) = record.adapter_findings
+    (finding,) = _structure(record)
     assert finding.code == "DS003"
     assert problem in finding.message
     assert finding.source == "x.837 ISA (file segment 1)"
@@ -453,7 +459,7 @@ ISA = (
 def test_segment_pyx12_fails_on_is_reported_and_reading_goes_on() -> None:
     # pyx12's reader raises IndexError on a GE with no GS; the adapter resumes with the next segment
     (record,) = _read(f"{ISA}GE*1*1~IEA*1*000000009~".encode(), "g.837")
-    assert [f.message for f in record.adapter_findings] == [
+    assert [f.message for f in _structure(record)] == [
         f"X12 structure error at segment {n} of the file: pyx12 could not read a segment "
         "(IndexError); it was skipped. Correct the 837; a payer rejects it before adjudicating "
         "its claims."
@@ -464,7 +470,7 @@ def test_segment_pyx12_fails_on_is_reported_and_reading_goes_on() -> None:
 
 def test_interchange_without_a_group_is_reported() -> None:
     (record,) = _read(f"{ISA}IEA*1*000000009~".encode())
-    problems = [f.message.split(": ", 1)[1].split(". Correct")[0] for f in record.adapter_findings]
+    problems = [f.message.split(": ", 1)[1].split(". Correct")[0] for f in _structure(record)]
     assert problems == [
         'Mandatory loop "Functional Group Header" (GS_LOOP) missing',
         "IEA count for IEA02=000000009 is wrong",
@@ -477,13 +483,13 @@ def test_input_that_yields_nothing_still_yields_one_record() -> None:
     records = _read(data)
     assert len(records) == 1
     assert records[0].claim is None
-    assert {f.code for f in records[0].adapter_findings} == {"DS003"}
+    assert {f.code for f in _structure(records[0])} == {"DS003"}
 
 
 def test_leading_whitespace_and_byte_order_mark_are_skipped() -> None:
     (record,) = _read(b"\xef\xbb\xbf\r\n  " + _professional())
     assert record.claim is not None
-    assert record.adapter_findings == ()
+    assert record.structure == ()
 
 
 def test_a_text_stream_reads_too() -> None:
@@ -498,7 +504,7 @@ def test_truncated_file_keeps_its_claims_and_reports_the_missing_trailers() -> N
     records = _read(cut, "cut.837")
     assert [r.claim_id for r in records] == ["CLEAN-P", "DS002"]
     last = records[-1]
-    messages = [f.message for f in last.adapter_findings]
+    messages = [f.message for f in _structure(last)]
     assert any("Transaction Set Trailer" in m for m in messages)
     assert all(r.claim is not None for r in records)
 
@@ -561,8 +567,8 @@ def test_third_party_file_yields_one_result_per_claim_or_a_finding(path: Path) -
         assert rec.source is not None
         assert rec.source.startswith(f"{path.name} ISA13=")
     for rec in claimless:
-        assert rec.adapter_findings, "a record without a claim must say why"
-        assert {f.code for f in rec.adapter_findings} == {"DS003"}
+        assert _structure(rec), "a record without a claim must say why"
+        assert {f.code for f in _structure(rec)} == {"DS003"}
     for report in reports:
         for finding in report.findings:
             assert finding.source is not None
@@ -574,7 +580,7 @@ def test_errata_third_party_files_are_read_with_the_base_maps() -> None:
     if not p.is_file():
         pytest.skip(f"{p} not found")
     (record,) = _read(p, p.name)
-    assert record.adapter_findings == ()  # GS08/ST03 005010X222A2: no version error
+    assert record.structure == ()  # GS08/ST03 005010X222A2: no version error
     assert record.claim is not None
     assert record.claim.diagnosis_codes == ["ICD9:0340", "ICD9:V7389"]  # BK/BF qualifiers
 

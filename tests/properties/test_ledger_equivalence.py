@@ -28,8 +28,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dsmt_rules import Claim, HistoryEntry, Profile, check, check_many, load_profile
-from dsmt_rules.batch import BatchIndex
-from dsmt_rules.history import Ledger
+from dsmt_rules.history import BatchIndex, Ledger
 from dsmt_rules.rules._examples import BASE_CLAIM, apply_patch
 from dsmt_rules.strategies import claims, histories
 from reference_ledger import ReferenceLedger, reference_ledgers, reference_report, reference_reports
@@ -165,7 +164,7 @@ def test_batch_reports_equal_the_per_claim_reference(
 ) -> None:
     batch = build(docs)
 
-    with mock.patch("dsmt_rules.batch.KEEP_BOOKS_FROM", keep_books_from):
+    with mock.patch("dsmt_rules.history._batch.KEEP_BOOKS_FROM", keep_books_from):
         got = list(check_many(batch, profile=profile))
     assert got == reference_reports(batch, profile=profile)
 
@@ -228,7 +227,9 @@ def test_every_claims_view_answers_as_the_reference_ledger(
         index.add(seq, claim)
     reference = reference_ledgers(batch, profile)
 
-    with mock.patch("dsmt_rules.batch.KEEP_BOOKS_FROM", 0):  # every book kept between claims
+    with mock.patch(
+        "dsmt_rules.history._batch.KEEP_BOOKS_FROM", 0
+    ):  # every book kept between claims
         for seq, claim in enumerate(batch):
             got = index.ledger_for(seq, claim, profile)
             assert answers(got, claim) == answers(reference[seq](claim, profile), claim)

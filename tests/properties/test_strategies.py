@@ -13,8 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dsmt_rules import Claim, Severity, Status, check
+from dsmt_rules._codes import npi_is_valid
 from dsmt_rules.catalog import CODES
-from dsmt_rules.rules.provider import npi_is_valid
 from dsmt_rules.strategies import (
     COMPANIONS,
     VIOLATABLE_CODES,

@@ -9,7 +9,7 @@ import pytest
 
 from dsmt_rules import Claim, Profile, check, check_many, load_profile
 from dsmt_rules.models import HistoryEntry
-from dsmt_rules.rules import limits
+from dsmt_rules.rules import limits, referral
 from dsmt_rules.rules._base import Rule
 from helpers import claim_from, codes_of
 
@@ -115,8 +115,9 @@ def test_example_raises_exactly_its_code_and_use_instead_nothing(rule: type[Rule
 
 def test_limits_rules_carry_their_carc_hints_and_read_the_ledger() -> None:
     hints = {r.code: r.carc_hint for r in limits.RULES}
-    assert hints == {"DS305": "119", "DS310": "16", "DS401": "119", "DS402": "119", "DS403": "119"}
+    assert hints == {"DS401": "119", "DS402": "119", "DS403": "119"}
     assert all(r.uses_ledger for r in limits.RULES)
+    assert all(r.uses_ledger for r in referral.RULES if r.code in ("DS305", "DS310"))
 
 
 # --- DS401 initial-hours-exceeded ------------------------------------------------------------------

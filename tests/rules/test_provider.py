@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 
 from dsmt_rules import check
+from dsmt_rules._codes import bill_type as _bill_type
+from dsmt_rules._codes import npi_is_valid
 from dsmt_rules.rules import provider
 from dsmt_rules.rules._base import Rule
-from dsmt_rules.rules.provider import _bill_type, npi_is_valid
 from helpers import claim_from, codes_of
 
 SESSION: dict[str, Any] = {

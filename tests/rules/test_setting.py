@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from dsmt_rules import check
-from dsmt_rules.rules import setting
+from dsmt_rules.rules import same_day, setting
 from dsmt_rules.rules._base import Rule
 from helpers import claim_from, codes_of
 
@@ -77,7 +77,8 @@ def test_use_instead_raises_nothing(rule: type[Rule]) -> None:
 
 
 def test_rules_tuple_is_in_code_order() -> None:
-    assert [rule.code for rule in setting.RULES] == ["DS501", "DS601", "DS602", "DS603"]
+    assert [rule.code for rule in setting.RULES] == ["DS601", "DS602", "DS603"]
+    assert [rule.code for rule in same_day.RULES] == ["DS501"]
 
 
 # --- DS501 mnt-same-day --------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 :func:`read_records` reads a Claim resource, a Bundle whose entries hold Claims (other entries —
 Patient, Organization, Practitioner, ServiceRequest, Condition — are used to resolve references), or
-NDJSON with one such resource per line. It yields one :class:`~dsmt_rules.engine.Record` per Claim,
+NDJSON with one such resource per line. It yields one :class:`~dsmt_rules.records.Record` per Claim,
 in input order. A Claim that fhir.resources rejects, or whose content does not fit the claim
 document, is a record with DS001 problems; a document that holds no Claim at all is one such
 record. ``source`` is the input name and a FHIRPath expression: ``claims.json
@@ -23,10 +23,11 @@ from typing import IO, Any
 
 from pydantic import ValidationError
 
-from dsmt_rules.engine import Problem, Record
+from dsmt_rules._codes import icd10_dotted
 from dsmt_rules.exceptions import AdapterError
 from dsmt_rules.findings import Loc
 from dsmt_rules.models import Claim
+from dsmt_rules.records import Problem, Record, problems_of
 
 try:
     from fhir.resources.R4B import get_fhir_model_class
@@ -204,7 +205,7 @@ def _claim_record(res: _Resource, index: _Index, name: str) -> Record:
     try:
         claim = Claim.model_validate(document)
     except ValidationError as exc:
-        return Record(1, None, _model_problems(exc), claim_id, source, sources=where, hints=hints)
+        return Record(1, None, problems_of(exc), claim_id, source, sources=where, hints=hints)
     return Record(1, claim, (), claim.claim_id, source, sources=where, hints=hints)
 
 
@@ -230,20 +231,9 @@ def _fhirpath(base: str, loc: Sequence[Any]) -> str:
 
 
 def _fhir_problems(exc: ValidationError, base: str) -> tuple[Problem, ...]:
-    errors = exc.errors(include_input=False, include_url=False, include_context=False)
     return tuple(
-        (
-            (),
-            f"not a valid FHIR R4 Claim at {_fhirpath(base, err['loc'])}: {err['msg'].rstrip('.')}",
-        )
-        for err in errors
-    )
-
-
-def _model_problems(exc: ValidationError) -> tuple[Problem, ...]:
-    return tuple(
-        (tuple(err["loc"]), str(err["msg"]))
-        for err in exc.errors(include_input=False, include_url=False, include_context=False)
+        ((), f"not a valid FHIR R4 Claim at {_fhirpath(base, loc)}: {msg.rstrip('.')}")
+        for loc, msg in problems_of(exc)
     )
 
 
@@ -271,11 +261,6 @@ def _npi_of(identifiers: Any) -> str | None:
         if ident is not None and ident.system == NPI_SYSTEM and ident.value:
             return str(ident.value)
     return None
-
-
-def _dotted(code: str) -> str:
-    code = code.strip().upper()
-    return f"{code[:3]}.{code[3:]}" if len(code) > 3 and "." not in code else code
 
 
 def _units(quantity: Any) -> Any:
@@ -482,6 +467,6 @@ def _diagnosis_code(concept: Any) -> str:
         if system in ICD9_SYSTEMS:
             return f"ICD9:{code.replace('.', '').upper()}"
         if system in ICD10_SYSTEMS:
-            return _dotted(code)
+            return icd10_dotted(code)
     codes = _codes(concept)
-    return _dotted(codes[0][1]) if codes else ""
+    return icd10_dotted(codes[0][1]) if codes else ""

@@ -1,6 +1,6 @@
 """JSON input: JSON Lines (one claim document per line), a JSON array of documents, or one document.
 
-Every record yields exactly one :class:`~dsmt_rules.engine.Record`, in input order: a claim, or the
+Every record yields exactly one :class:`~dsmt_rules.records.Record`, in input order: a claim, or the
 problems that stop it being one (DS001), with its position (line number for JSON Lines, 1-based index
 for an array). Blank lines are skipped. A line longer than ``max_record_bytes`` is reported, not read.
 Problems name the model location and what is wrong; they never repeat the input value (PHI).
@@ -14,8 +14,8 @@ from typing import IO, Any
 
 from pydantic import ValidationError
 
-from dsmt_rules.engine import Problem, Record
 from dsmt_rules.models import Claim
+from dsmt_rules.records import Record, problems_of
 
 __all__ = ["MAX_RECORD_BYTES", "parse_document", "read_records"]
 
@@ -23,20 +23,6 @@ MAX_RECORD_BYTES = 16 * 1024 * 1024
 """A claim document larger than this (16 MiB) is reported as DS001 instead of being parsed."""
 
 _BUFFER = 1024 * 1024
-
-
-def _problems(exc: ValidationError) -> tuple[Problem, ...]:
-    out: list[Problem] = []
-    for err in exc.errors(include_input=False, include_url=False, include_context=False):
-        loc = tuple(err["loc"])
-        msg = str(err["msg"])
-        if err["type"] == "json_invalid":
-            loc = ()
-            msg = "not valid JSON: " + msg.removeprefix("Invalid JSON: ")
-        elif err["type"] == "model_type" and not loc:
-            msg = "not a JSON object (a claim document is one object)"
-        out.append((loc, msg))
-    return tuple(out)
 
 
 def _claim_id_of(data: bytes | str) -> str | None:
@@ -57,7 +43,7 @@ def parse_document(data: bytes | str, *, position: int = 1, source: str | None =
     try:
         claim = Claim.model_validate_json(data)
     except ValidationError as exc:
-        return Record(position, None, _problems(exc), _claim_id_of(data), source)
+        return Record(position, None, problems_of(exc), _claim_id_of(data), source)
     return Record(position, claim, (), claim.claim_id, source)
 
 
@@ -67,7 +53,7 @@ def _parse_value(value: Any, position: int) -> Record:
     except ValidationError as exc:
         cid = value.get("claim_id") if isinstance(value, dict) else None
         ok_id = cid if isinstance(cid, str) and 0 < len(cid) <= 64 else None
-        return Record(position, None, _problems(exc), ok_id)
+        return Record(position, None, problems_of(exc), ok_id)
     return Record(position, claim, (), claim.claim_id)
 
 

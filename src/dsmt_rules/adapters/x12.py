@@ -32,11 +32,11 @@ from typing import IO, Any, NamedTuple
 
 from pydantic import ValidationError
 
-from dsmt_rules.engine import Problem, Record
+from dsmt_rules._codes import icd10_dotted
 from dsmt_rules.exceptions import AdapterError
-from dsmt_rules.findings import Finding, Loc
+from dsmt_rules.findings import Loc
 from dsmt_rules.models import Claim, ClaimForm
-from dsmt_rules.rules.document import X12StructureError
+from dsmt_rules.records import Record, StructureProblem, problems_of
 
 try:
     import pyx12.errors
@@ -69,7 +69,6 @@ _ICD9 = {"BK", "BF"}
 _READ_CHUNK = 64 * 1024
 _MAX_FAILURES = 100
 """Segments pyx12 may fail on before the rest of a file is given up."""
-_RULE = X12StructureError
 
 # --- pyx12 setup (maps are parsed once per process) ----------------------------------------------
 
@@ -321,14 +320,6 @@ def _quantity(value: str) -> Any:
 def _npi(seg: Any) -> str | None:
     """NM109 when NM108 says it is an NPI (XX)."""
     return _v(seg, "NM109") or None if _v(seg, "NM108") == "XX" else None
-
-
-def _dotted(code: str) -> str:
-    """ICD-10-CM codes are sent without the dot: E1165 -> E11.65 (the dot follows the category)."""
-    code = code.strip().upper()
-    if len(code) > 3 and "." not in code:
-        return f"{code[:3]}.{code[3:]}"
-    return code
 
 
 class _Reader:
@@ -669,11 +660,11 @@ class _Reader:
     def _loose_record(self, errors: list[_Error]) -> Record:
         self.position += 1
         errors.sort(key=lambda e: e.where.file_seg)
-        findings = tuple(self._finding(e, None) for e in errors)
-        source = findings[0].source if findings else self.name
-        return Record(self.position, None, (), None, source, adapter_findings=findings)
+        structure = tuple(self._problem(e, None) for e in errors)
+        source = structure[0].source if structure else self.name
+        return Record(self.position, None, (), None, source, structure=structure)
 
-    def _finding(self, err: _Error, clm01: str | None) -> Finding:
+    def _problem(self, err: _Error, clm01: str | None) -> StructureProblem:
         w = err.where
         if w.seg_pos is not None:
             segment = f"segment {w.seg_pos} ({_seg_label(w.seg_id)})"
@@ -681,18 +672,7 @@ class _Reader:
             segment = f"{_seg_label(w.seg_id)} (segment {w.file_seg} of the file)"
         else:
             segment = f"segment {w.file_seg} of the file"
-        return Finding(
-            code=_RULE.code,
-            name=_RULE.name,
-            severity=_RULE.default_severity,
-            message=_RULE.message.format(segment=segment, problem=err.problem),
-            loc=(),
-            line_id=err.line_id,
-            source=self._source(w, clm01),
-            citation=_RULE.citation,
-            carc_hint=_RULE.carc_hint,
-            url=_RULE.doc_url(),
-        )
+        return StructureProblem(segment, err.problem, self._source(w, clm01), err.line_id)
 
     def _source(self, w: _Where, clm01: str | None) -> str:
         parts = [self.name]
@@ -722,7 +702,7 @@ class _Reader:
             return self._source(w, clm01)
 
         errors.sort(key=lambda e: e.where.file_seg)
-        findings = tuple(self._finding(e, clm01) for e in errors)
+        structure = tuple(self._problem(e, clm01) for e in errors)
         document, sources = _document(draft, at)
         hints: dict[str, str] = {}
         referral_id = draft.referral_id or next(
@@ -743,10 +723,10 @@ class _Reader:
             return Record(
                 self.position,
                 None,
-                _problems(exc),
+                problems_of(exc),
                 cid,
                 source,
-                adapter_findings=findings,
+                structure=structure,
                 sources=sources,
                 hints=hints,
             )
@@ -756,7 +736,7 @@ class _Reader:
             (),
             claim.claim_id,
             source,
-            adapter_findings=findings,
+            structure=structure,
             sources=sources,
             hints=hints,
         )
@@ -863,7 +843,7 @@ class _Reader:
             if not code:
                 continue
             if qualifier in _ICD10:
-                claim.diagnoses.append((_dotted(code), here))
+                claim.diagnoses.append((icd10_dotted(code), here))
             elif qualifier in _ICD9:
                 # Not ICD-10-CM: kept in place (pointers still line up), marked so that no ICD-10
                 # code can be mistaken for it; DS309 reports it as not a valid ICD-10-CM code.
@@ -992,18 +972,11 @@ def _document(
     return document, sources
 
 
-def _problems(exc: ValidationError) -> tuple[Problem, ...]:
-    return tuple(
-        (tuple(err["loc"]), str(err["msg"]))
-        for err in exc.errors(include_input=False, include_url=False, include_context=False)
-    )
-
-
 def read_records(stream: IO[bytes] | IO[str], *, name: str = "-") -> Iterator[Record]:
     """Yield one record per claim (CLM segment) of an X12 837P/837I input, in file order.
 
     ``name`` (the file name, ``-`` for stdin) starts every ``source``. Records without a claim carry
-    the DS003 findings that belong to no claim. The stream is read once, segment by segment; memory
-    holds one transaction set's claims at a time.
+    the structure problems (DS003) that belong to no claim. The stream is read once, segment by
+    segment; memory holds one transaction set's claims at a time.
     """
     return _Reader(stream, name).records()

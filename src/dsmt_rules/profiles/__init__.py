@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from dsmt_rules.exceptions import ConfigError
 from dsmt_rules.findings import Severity
+from dsmt_rules.records import errors_of
 
 __all__ = ["BUILTIN_PROFILES", "Profile", "load_profile"]
 
@@ -129,10 +130,10 @@ def _validate(data: dict[str, Any], origin: str) -> Profile:
     try:
         return Profile.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors(include_input=False, include_url=False)[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        _kind, loc, msg = errors_of(exc)[0]
+        where = ".".join(str(p) for p in loc) or "(top level)"
         raise ConfigError(
-            f"profile {origin}: {where}: {first['msg']} ({exc.error_count()} error(s))"
+            f"profile {origin}: {where}: {msg} ({exc.error_count()} error(s))"
         ) from None
 
 

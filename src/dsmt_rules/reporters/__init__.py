@@ -16,20 +16,27 @@ index in the stream to its file name.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import sys
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, TypeAlias
+from pathlib import Path
+from typing import IO, Literal, Protocol, TypeAlias
 
 from dsmt_rules.findings import Report, Status
 
 __all__ = [
     "FORMATS",
+    "STDOUT",
     "Format",
     "Origin",
     "Summary",
     "TextSink",
+    "format_for",
+    "is_terminal",
+    "open_output",
     "origin_function",
     "write_reports",
 ]
@@ -118,3 +125,69 @@ def write_reports(
         writer(reports, out)
     else:
         writer(reports, out, origin=origin)
+
+
+# --- where reports go ------------------------------------------------------------------------------
+
+STDOUT = "-"
+"""The output path that means standard output."""
+
+_SUFFIX_FORMATS: Mapping[str, Format] = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "json",
+    ".csv": "csv",
+    ".sarif": "sarif",
+    ".txt": "text",
+}
+
+
+def is_terminal(stream: object) -> bool:
+    """Whether a stream is a terminal (False when it cannot tell)."""
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty()) if isatty is not None else False
+    except (OSError, ValueError):
+        return False
+
+
+def format_for(output: str | None) -> Format:
+    """The default format: ``text`` on a terminal, else ``jsonl``; for a file, from its suffix."""
+    if output is None or output == STDOUT:
+        return "text" if is_terminal(sys.stdout) else "jsonl"
+    return _SUFFIX_FORMATS.get(Path(output).suffix.lower(), "jsonl")
+
+
+class _Utf8Sink:
+    """Text to a binary stream as UTF-8 (stdout's own encoding may not be)."""
+
+    __slots__ = ("_write",)
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._write = stream.write
+
+    def write(self, text: str, /) -> int:
+        return self._write(text.encode("utf-8", "replace"))
+
+
+@contextlib.contextmanager
+def _stdout_sink() -> Iterator[TextSink]:
+    sys.stdout.flush()
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:  # pragma: no cover - a replaced sys.stdout without a binary layer
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    yield _Utf8Sink(buffer)
+    buffer.flush()
+
+
+@contextlib.contextmanager
+def open_output(path: str | None) -> Iterator[TextSink]:
+    """A text sink for the reports: standard output (UTF-8) for ``None`` or ``-``, else a file."""
+    if path is None or path == STDOUT:
+        with _stdout_sink() as sink:
+            yield sink
+        return
+    with open(path, "w", encoding="utf-8", errors="replace", newline="") as out:
+        yield out

@@ -1,14 +1,17 @@
 """What every rule is made of: metadata, docs, examples and a pure ``check`` over a :class:`Context`.
 
 A rule is a small class. Its class attributes are its metadata (code, name, default severity, literal
-message template, citation, CARC hint, examples); its docstring is its documentation, with the
+message templates, citation, CARC hint, examples); its docstring is its documentation, with the
 sections ``What it checks``, ``Why it matters`` and ``References``. ``Example`` and ``Use instead``
 are claim documents built from :data:`dsmt_rules.rules._examples.BASE_CLAIM` and a JSON merge patch;
 the docs generator prints them in full and a test executes both.
 
 ``check`` returns (or yields) :class:`Violation` values; the engine turns them into
 :class:`~dsmt_rules.Finding` values (severity from the profile and the selection, message from the
-literal template). Message fields are codes, counts, dates of service and line ids only: never PHI.
+literal template). Every message a rule can produce is a literal template on its class: ``message``,
+or one of the named ``variants`` that ``check`` chooses; a violation carries only the scalar values
+the template's fields take (they become the finding's ``ctx``). Values are codes, counts, dates of
+service, ids and profile numbers: never PHI (no rule reads ``beneficiary_id``; a test asserts it).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
-from dsmt_rules.findings import Loc, Severity
+from dsmt_rules.findings import Loc, Scalar, Severity
 
 if TYPE_CHECKING:
     from dsmt_rules.history import Ledger
@@ -27,11 +30,13 @@ __all__ = ["Context", "Rule", "Violation", "violation"]
 
 
 class Violation(NamedTuple):
-    """What a rule found: where, on which line, and the values its message template needs."""
+    """What a rule found: where, on which line, which template, and the values its fields take."""
 
     loc: Loc
     line_id: str | None
-    values: Mapping[str, object]
+    values: Mapping[str, Scalar]
+    variant: str | None = None
+    """The name of one of the rule's ``variants``; None for its ``message``."""
 
 
 class Context:
@@ -151,6 +156,9 @@ class Rule:
     default_severity: ClassVar[Severity]
     message: ClassVar[str]
     """A literal ``str.format`` template; its fields are filled from :attr:`Violation.values`."""
+    variants: ClassVar[Mapping[str, str]] = {}
+    """Named alternatives to ``message``, for a rule that says different things in different
+    cases (``check`` names one in :attr:`Violation.variant`); literal templates too."""
     citation: ClassVar[str]
     carc_hint: ClassVar[str | None]
     needs: ClassVar[str]
@@ -160,8 +168,10 @@ class Rule:
     """A JSON merge patch on the base claim (or a raw document) that raises exactly this code."""
     use_instead: ClassVar[Mapping[str, Any] | str]
     """A merge patch (or raw document) that fixes the example and raises nothing."""
-    example_companions: ClassVar[frozenset[str]] = frozenset()
-    """Codes the failing example necessarily raises too (documented, e.g. DS102 implies DS103)."""
+    companions: ClassVar[frozenset[str]] = frozenset()
+    """Codes that a claim breaking this rule may necessarily raise too (DS102: a session too short
+    also leaves the line's units over its time, DS103). The rule's example, the docs and
+    ``claims(violating=...)`` of :mod:`dsmt_rules.strategies` allow exactly these."""
     example_options: ClassVar[Mapping[str, object]] = {}
     """Keyword options for :func:`dsmt_rules.engine.ruleset` that the examples need (DS109: ``mue``)."""
     runs_without_dsmt_lines: ClassVar[bool] = False
@@ -178,6 +188,16 @@ class Rule:
         raise NotImplementedError  # pragma: no cover
 
     @classmethod
+    def templates(cls) -> dict[str, str]:
+        """Every message template of the rule: ``default`` (``message``) and the named variants."""
+        return {"default": cls.message, **cls.variants}
+
+    @classmethod
+    def template(cls, variant: str | None) -> str:
+        """The template a violation names (``None``: ``message``)."""
+        return cls.message if variant is None else cls.variants[variant]
+
+    @classmethod
     def slug(cls) -> str:
         """``DS104-group-too-small``: the docs file stem."""
         return f"{cls.code}-{cls.name}"
@@ -188,6 +208,8 @@ class Rule:
         return f"docs/rules/{cls.slug()}.md"
 
 
-def violation(loc: Loc, line_id: str | None = None, **values: object) -> Violation:
+def violation(
+    loc: Loc, line_id: str | None = None, *, variant: str | None = None, **values: Scalar
+) -> Violation:
     """Shorthand for rule code: ``yield violation(("lines", i, "units"), line.line_id, units=0)``."""
-    return Violation(loc, line_id, values)
+    return Violation(loc, line_id, values, variant)

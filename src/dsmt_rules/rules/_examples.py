@@ -12,7 +12,15 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["BASE_CLAIM", "apply_patch", "base_line", "base_session", "example_document"]
+__all__ = [
+    "BASE_CLAIM",
+    "FOLLOW_UP_ORDER",
+    "apply_patch",
+    "base_line",
+    "base_session",
+    "example_document",
+    "history_entries",
+]
 
 BASE_CLAIM: dict[str, Any] = {
     "claim_id": "C-1001",
@@ -84,6 +92,18 @@ def base_session(**changes: Any) -> dict[str, Any]:
     session: dict[str, Any] = copy.deepcopy(BASE_CLAIM["sessions"][0])
     session.update(changes)
     return session
+
+
+def history_entries(*entries: tuple[str, str, int, str | None]) -> list[dict[str, Any]]:
+    """History entries for the examples: (date of service, code, units, referral id)."""
+    return [
+        {"service_date": day, "hcpcs": code, "units": units, "referral_id": referral}
+        for day, code, units, referral in entries
+    ]
+
+
+FOLLOW_UP_ORDER: dict[str, Any] = {"training": "follow_up", "hours_ordered": 2}
+"""The base claim's referral as a follow-up order for 2 hours."""
 
 
 def apply_patch(target: Any, patch: Any) -> Any:

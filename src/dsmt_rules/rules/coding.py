@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
-from dsmt_rules.findings import Severity
-from dsmt_rules.history import RECORD
+from dsmt_rules.findings import Scalar, Severity
 from dsmt_rules.rules._base import Context, Rule, Violation, violation
 from dsmt_rules.rules._examples import base_line, base_session
 
@@ -35,10 +34,6 @@ __all__ = [
 _SESSION_ID = "S-20260202-AM"
 """The base claim's session (rules/_examples.BASE_CLAIM)."""
 _INSTRUCTORS: list[dict[str, Any]] = [{"npi": "1952356107", "credentials": ["RN", "CDCES"]}]
-
-
-def _attendee_noun(count: int) -> str:
-    return "attendee" if count == 1 else "attendees"
 
 
 class UnitsNotPositive(Rule):
@@ -114,6 +109,7 @@ class SessionTooShort(Rule):
     citation = "MBPM (Pub. 100-02) ch. 15 §300.3; Medicare.gov DSMT coverage"
     carc_hint = "151"
     needs = "session.minutes"
+    companions = frozenset({"DS103"})
     fix = "Do not bill sessions shorter than 30 minutes; bill only the sessions that qualify."
     example: ClassVar[dict[str, object]] = {
         "lines": [base_line(units=2, session_ids=["S-20260202-AM", "S-20260202-PM"])],
@@ -229,9 +225,15 @@ class GroupTooSmall(Rule):
     name = "group-too-small"
     default_severity = Severity.ERROR
     message = (
-        "Line {line}: {code} billed for a session with {attendees} {attendee_noun}; "
+        "Line {line}: {code} billed for a session with {attendees} attendees; "
         "a group needs at least {group_min} (bill {individual_code})."
     )
+    variants: ClassVar[dict[str, str]] = {
+        "one_attendee": (
+            "Line {line}: {code} billed for a session with {attendees} attendee; "
+            "a group needs at least {group_min} (bill {individual_code})."
+        )
+    }
     citation = "HCPCS G0109 descriptor"
     carc_hint = "16"
     needs = "session.attendees"
@@ -255,10 +257,10 @@ class GroupTooSmall(Rule):
                         violation(
                             ("lines", i, "hcpcs"),
                             line.line_id,
+                            variant="one_attendee" if session.attendees == 1 else None,
                             line=line.line_id,
                             code=line.hcpcs,
                             attendees=session.attendees,
-                            attendee_noun=_attendee_noun(session.attendees),
                             group_min=group_min,
                             individual_code=profile.individual_code,
                         )
@@ -345,9 +347,15 @@ class IndividualCodeForGroup(Rule):
     name = "individual-code-for-group"
     default_severity = Severity.ERROR
     message = (
-        "Line {line}: {code} (individual) billed for a session with {attendees} {attendee_noun} "
+        "Line {line}: {code} (individual) billed for a session with {attendees} attendees "
         "(recorded as {format}); {group_min} or more people make a group (bill {group_code})."
     )
+    variants: ClassVar[dict[str, str]] = {
+        "one_attendee": (
+            "Line {line}: {code} (individual) billed for a session with {attendees} attendee "
+            "(recorded as {format}); {group_min} or more people make a group (bill {group_code})."
+        )
+    }
     citation = "HCPCS G0108/G0109 descriptors"
     carc_hint = "16"
     needs = "session.format/attendees"
@@ -368,10 +376,10 @@ class IndividualCodeForGroup(Rule):
                         violation(
                             ("lines", i, "hcpcs"),
                             line.line_id,
+                            variant="one_attendee" if session.attendees == 1 else None,
                             line=line.line_id,
                             code=line.hcpcs,
                             attendees=session.attendees,
-                            attendee_noun=_attendee_noun(session.attendees),
                             format=session.format.value,
                             group_min=group_min,
                             group_code=profile.group_code,
@@ -403,9 +411,17 @@ class SessionRecordMissing(Rule):
     name = "session-record-missing"
     default_severity = Severity.WARNING
     message = (
-        "Line {line}: {code} has {problem}; time, group size and instructors cannot be verified "
-        "without the attendance-sheet session (add it to sessions and link it in session_ids)."
+        "Line {line}: {code} has no linked session record; time, group size and instructors "
+        "cannot be verified without the attendance-sheet session (add it to sessions and link it "
+        "in session_ids)."
     )
+    variants: ClassVar[dict[str, str]] = {
+        "missing": (
+            "Line {line}: {code} has {missing} of {linked} linked session record(s) missing from "
+            "the claim ({session_ids}); time, group size and instructors cannot be verified "
+            "without the attendance-sheet session (add it to sessions and link it in session_ids)."
+        )
+    }
     citation = "MBPM (Pub. 100-02) ch. 15 §300"
     carc_hint = "16"
     needs = "line.session_ids"
@@ -420,24 +436,22 @@ class SessionRecordMissing(Rule):
                 continue  # every id found, each once: nothing missing
             linked = list(dict.fromkeys(line.session_ids))
             missing = [sid for sid in linked if sid not in ctx.session_index]
+            loc = ("lines", i, "session_ids")
             if not linked:
-                problem = "no linked session record"
+                found.append(violation(loc, line.line_id, line=line.line_id, code=line.hcpcs))
             elif missing:
-                problem = (
-                    f"{len(missing)} of {len(linked)} linked session record(s) missing from the "
-                    f"claim ({', '.join(missing)})"
+                found.append(
+                    violation(
+                        loc,
+                        line.line_id,
+                        variant="missing",
+                        line=line.line_id,
+                        code=line.hcpcs,
+                        missing=len(missing),
+                        linked=len(linked),
+                        session_ids=", ".join(missing),
+                    )
                 )
-            else:
-                continue
-            found.append(
-                violation(
-                    ("lines", i, "session_ids"),
-                    line.line_id,
-                    line=line.line_id,
-                    code=line.hcpcs,
-                    problem=problem,
-                )
-            )
         return found
 
 
@@ -574,10 +588,10 @@ class _Duplicate(NamedTuple):
     position: int
     """The line's index in ``claim.lines``."""
     line: ServiceLine
-    service: str
-    """What is billed twice: ``for session S-1``, or ``on 2026-02-02 with no session linked``."""
-    duplicate_of: str
-    """Where it was billed first, e.g. ``line 1 of this claim``."""
+    variant: str | None
+    """Which of DS110's templates says what is billed twice and where it was billed first."""
+    values: dict[str, Scalar]
+    """The template's values besides the line and its code: the session or date, the other line."""
 
 
 def _duplicates_within_claim(ctx: Context) -> list[_Duplicate]:
@@ -602,12 +616,11 @@ def _duplicates_within_claim(ctx: Context) -> list[_Duplicate]:
             earlier = first.setdefault(key, line)
             if earlier is not line and found is None:
                 _, kind, value = key
-                service = (
-                    f"for session {value}"
-                    if kind == "session"
-                    else f"on {value} with no session linked"
-                )
-                found = _Duplicate(i, line, service, f"line {earlier.line_id} of this claim")
+                if kind == "session":
+                    variant, values = None, {"session": value}
+                else:
+                    variant, values = "date_in_claim", {"date": value}
+                found = _Duplicate(i, line, variant, {**values, "other_line": earlier.line_id})
         if found is not None:
             duplicates.append(found)
     return duplicates
@@ -628,17 +641,16 @@ def _duplicates_outside_claim(ctx: Context, skip: Collection[int]) -> list[_Dupl
             continue
         other = match.service
         day = line.service_date.isoformat()
+        if match.on_record:
+            duplicates.append(_Duplicate(i, line, "date_on_record", {"date": day}))
+            continue
+        where: dict[str, Scalar] = {"other_claim": other.claim_id, "other_line": other.line_id}
         if match.session_id is not None:
-            service = f"for session {match.session_id}"
-        elif other.claim_id == RECORD:
-            service = f"on {day}"
+            duplicates.append(
+                _Duplicate(i, line, "session_other_claim", {"session": match.session_id, **where})
+            )
         else:
-            service = f"on {day} with no session linked"
-        if other.claim_id == RECORD:
-            where = "an earlier claim (the beneficiary's history)"
-        else:
-            where = f"claim {other.claim_id}, line {other.line_id}"
-        duplicates.append(_Duplicate(i, line, service, where))
+            duplicates.append(_Duplicate(i, line, "date_other_claim", {"date": day, **where}))
     return duplicates
 
 
@@ -672,9 +684,27 @@ class DuplicateService(Rule):
     name = "duplicate-service"
     default_severity = Severity.ERROR
     message = (
-        "Line {line}: {code} {service} is already billed on {duplicate_of}; "
-        "bill each service once (remove the duplicate line)."
+        "Line {line}: {code} for session {session} is already billed on line {other_line} of "
+        "this claim; bill each service once (remove the duplicate line)."
     )
+    variants: ClassVar[dict[str, str]] = {
+        "date_in_claim": (
+            "Line {line}: {code} on {date} with no session linked is already billed on line "
+            "{other_line} of this claim; bill each service once (remove the duplicate line)."
+        ),
+        "session_other_claim": (
+            "Line {line}: {code} for session {session} is already billed on claim {other_claim}, "
+            "line {other_line}; bill each service once (remove the duplicate line)."
+        ),
+        "date_other_claim": (
+            "Line {line}: {code} on {date} with no session linked is already billed on claim "
+            "{other_claim}, line {other_line}; bill each service once (remove the duplicate line)."
+        ),
+        "date_on_record": (
+            "Line {line}: {code} on {date} is already billed on an earlier claim (the "
+            "beneficiary's history); bill each service once (remove the duplicate line)."
+        ),
+    }
     citation = "claim integrity (one claim line per service furnished)"
     carc_hint = "18"
     needs = "lines, history"
@@ -702,10 +732,10 @@ class DuplicateService(Rule):
             violation(
                 ("lines", dup.position),
                 dup.line.line_id,
+                variant=dup.variant,
                 line=dup.line.line_id,
                 code=dup.line.hcpcs,
-                service=dup.service,
-                duplicate_of=dup.duplicate_of,
+                **dup.values,
             )
             for dup in found
         ]

@@ -60,7 +60,7 @@ class InvalidDocument(Rule):
     fix = "Correct the record so that it matches the claim document schema."
     example = '{"claim_id": "C-1001", "form": "professional", "lines": "G0109"}'
     use_instead: ClassVar[dict[str, object]] = {}
-    example_companions = frozenset()
+    companions = frozenset()
 
     def check(self, ctx: Context) -> Iterable[Violation]:  # raised by adapters, never on a Claim
         return ()
@@ -152,7 +152,7 @@ class X12StructureError(Rule):
     fix = "Correct the 837 where the source points (segment position within the transaction set)."
     example = X12_EXAMPLE
     use_instead: ClassVar[dict[str, object]] = {}
-    example_companions = frozenset()
+    companions = frozenset()
 
     def check(self, ctx: Context) -> Iterable[Violation]:  # raised by the X12 adapter
         return ()

@@ -1,17 +1,16 @@
-"""The rules that need the beneficiary's history (``ctx.ledger``): hour caps and the training phase.
+"""DS4xx: the hour limits across the beneficiary's history (``ctx.ledger``).
 
-- DS305 referral-hours-exceeded: units billed under one order past the hours it orders.
-- DS310 referral-phase-mismatch: an initial order in the follow-up phase, or the reverse.
 - DS401 initial-hours-exceeded, DS402 initial-individual-exceeded: the initial period's caps.
 - DS403 follow-up-hours-exceeded: follow-up units per calendar year.
 
 The ledger (:mod:`dsmt_rules.history`) holds the beneficiary's DSMT and MNT services: the claim's
 lines, its ``history`` array, the ``history=`` argument of ``check`` and, in a batch, the
-beneficiary's other claims (:mod:`dsmt_rules.batch`). It derives the initial period and follow-up
-years; these rules report the claim's lines past a cap, with the window and the units over. Every
-number comes from the profile (``initial_period_months``, ``initial_max_units``,
-``initial_individual_max_units``, ``follow_up_max_units_per_year``,
-``follow_up_in_initial_end_year``, ``unit_minutes``, ``individual_code``, ``group_code``).
+beneficiary's other claims. It derives the initial period and follow-up years; these rules report
+the claim's lines past a cap, with the window and the units over. Every number comes from the
+profile (``initial_period_months``, ``initial_max_units``, ``initial_individual_max_units``,
+``follow_up_max_units_per_year``, ``follow_up_in_initial_end_year``, ``individual_code``,
+``group_code``). DS305 and DS310, the referral's hours and phase, read the ledger too; they are
+referral rules (:mod:`dsmt_rules.rules.referral`).
 """
 
 from __future__ import annotations
@@ -19,13 +18,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from dsmt_rules.findings import Severity
-from dsmt_rules.models import IndividualReason, Training
+from dsmt_rules.findings import Scalar, Severity
+from dsmt_rules.models import IndividualReason
 from dsmt_rules.rules._base import Context, Rule, Violation, violation
-from dsmt_rules.rules._examples import base_line
+from dsmt_rules.rules._caps import MBPM, MGOV, by_line, overage_violations, period_dates
+from dsmt_rules.rules._examples import FOLLOW_UP_ORDER, base_line, history_entries
 
 if TYPE_CHECKING:
-    from dsmt_rules.history import Overage, Period
     from dsmt_rules.models import Referral
 
 __all__ = [
@@ -33,184 +32,7 @@ __all__ = [
     "FollowUpHoursExceeded",
     "InitialHoursExceeded",
     "InitialIndividualExceeded",
-    "ReferralHoursExceeded",
-    "ReferralPhaseMismatch",
 ]
-
-_MBPM = "MBPM (Pub. 100-02) ch. 15"
-_MGOV = "Medicare.gov DSMT coverage"
-_MINUTES_PER_HOUR = 60
-
-
-def _history(*entries: tuple[str, str, int, str | None]) -> list[dict[str, Any]]:
-    """History entries for the examples: (date of service, code, units, referral id)."""
-    return [
-        {"service_date": day, "hcpcs": code, "units": units, "referral_id": referral}
-        for day, code, units, referral in entries
-    ]
-
-
-_FOLLOW_UP_ORDER: dict[str, Any] = {"training": "follow_up", "hours_ordered": 2}
-"""The base claim's referral as a follow-up order for 2 hours."""
-
-
-def _by_line(overages: list[Overage]) -> list[Overage]:
-    return sorted(overages, key=lambda o: o.line)
-
-
-def _overage_violations(
-    ctx: Context, overages: list[Overage], **values: object
-) -> Iterator[Violation]:
-    """One violation per line past a cap, in line order, on ``("lines", i, "units")``.
-
-    Every cap rule's message gets ``line``, ``total``, ``cap`` and ``over``, plus ``values``.
-    """
-    for o in _by_line(overages):
-        line = ctx.claim.lines[o.line]
-        yield violation(
-            ("lines", o.line, "units"),
-            line.line_id,
-            line=line.line_id,
-            total=o.total,
-            cap=o.cap,
-            over=o.over,
-            **values,
-        )
-
-
-def _dates(period: Period | None) -> dict[str, str]:
-    if period is None:  # pragma: no cover - an initial overage implies an initial period
-        return {"start": "?", "end": "?"}
-    return {"start": period.start.isoformat(), "end": period.end.isoformat()}
-
-
-class ReferralHoursExceeded(Rule):
-    """More units billed under a referral than the hours it orders.
-
-    ## What it checks
-    The DSMT units billed under the claim's referral: this claim's G0108/G0109 lines plus the
-    services on record (`history`) and, in a batch, the beneficiary's other claims that name the
-    same `referral_id`, in date-of-service order, against `hours_ordered` x 60 / the profile's
-    `unit_minutes` (10 hours = 20 units). The line whose units take the total past the order
-    carries the finding, with the units over; each later line under the order is over by all of
-    its units.
-
-    ## Why it matters
-    The order states how many hours of training are ordered. Training past the ordered hours is
-    not covered by that order: the excess is denied, and the program needs a new or amended order
-    before it furnishes more.
-
-    ## References
-    Medicare Benefit Policy Manual (Pub. 100-02), chapter 15, §300 (the order states the number
-    of hours ordered).
-    """
-
-    code = "DS305"
-    name = "referral-hours-exceeded"
-    default_severity = Severity.ERROR
-    message = (
-        "Line {line}: the referral orders {hours:g} hours ({cap} units) and {total} units are "
-        "billed under it up to this line ({over} over); reduce the line by {over} unit(s) or "
-        "obtain an amended order for more hours."
-    )
-    citation = f"{_MBPM} §300"
-    carc_hint = "119"
-    needs = "referral.hours_ordered, history"
-    fix = "Bill no more units under an order than the hours it orders; get a new order for more."
-    example: ClassVar[dict[str, Any]] = {
-        "referral": {"hours_ordered": 1.5},
-        "history": _history(("2026-01-12", "G0109", 2, "R-77")),
-    }
-    use_instead: ClassVar[dict[str, Any]] = {
-        "referral": {"hours_ordered": 2},
-        "history": _history(("2026-01-12", "G0109", 2, "R-77")),
-    }
-    uses_ledger = True
-
-    def check(self, ctx: Context) -> Iterator[Violation]:
-        referral = ctx.claim.referral
-        if referral is None:
-            return
-        cap = int(referral.hours_ordered * _MINUTES_PER_HOUR // ctx.profile.unit_minutes)
-        overages = ctx.ledger.referral_overages(referral.referral_id, cap)
-        yield from _overage_violations(ctx, overages, hours=referral.hours_ordered)
-
-
-class ReferralPhaseMismatch(Rule):
-    """A referral for the wrong phase: initial training ordered in the follow-up phase, or the reverse.
-
-    ## What it checks
-    For each G0108/G0109 line, whether the referral's `training` (initial or follow-up) matches the
-    beneficiary's phase on the line's date of service, derived from the history (never trusted
-    from the input): the initial period starts on the first DSMT service on record and lasts the
-    profile's `initial_period_months` (12); later services are follow-up. An initial order used
-    after the initial period has ended, or a follow-up order used while it runs, is reported.
-    With no DSMT on record before the claim, a follow-up order is accepted as follow-up (a
-    missing record of initial training is no reason to deny follow-up) and starts no initial period.
-
-    ## Why it matters
-    Initial and follow-up training are different benefits with different limits, each needing its
-    own order. A claim billed under an order for the other phase does not have a valid order for
-    the service furnished and is returned or denied.
-
-    ## References
-    Medicare Benefit Policy Manual (Pub. 100-02), chapter 15, §300 (the order states initial or
-    follow-up training) and §300.3 (the initial 12-month period and follow-up years; §300.1 on
-    follow-up without a record of initial training).
-    """
-
-    code = "DS310"
-    name = "referral-phase-mismatch"
-    default_severity = Severity.ERROR
-    message = (
-        "Line {line}: the referral orders {ordered} training, but on {date} the beneficiary is "
-        "in {phase}; {advice}"
-    )
-    citation = f"{_MBPM} §300, §300.3"
-    carc_hint = "16"
-    needs = "referral.training, history"
-    fix = "Bill the training under an order for the beneficiary's phase (initial or follow-up)."
-    example: ClassVar[dict[str, Any]] = {
-        "history": _history(("2024-03-04", "G0109", 4, "R-12"), ("2024-03-11", "G0109", 4, "R-12")),
-    }
-    use_instead: ClassVar[dict[str, Any]] = {
-        "referral": _FOLLOW_UP_ORDER,
-        "history": _history(("2024-03-04", "G0109", 4, "R-12"), ("2024-03-11", "G0109", 4, "R-12")),
-    }
-    uses_ledger = True
-
-    def check(self, ctx: Context) -> Iterator[Violation]:
-        referral = ctx.claim.referral
-        if referral is None:
-            return
-        ledger = ctx.ledger
-        for i, line in ctx.dsmt_lines:
-            phase = ledger.phase_of_line(i)
-            if phase is None or phase.training is referral.training:
-                continue
-            dates = _dates(ledger.initial_period)
-            if referral.training is Training.INITIAL:
-                ordered = "initial"
-                where = (
-                    f"follow-up (the initial period {dates['start']} to {dates['end']} has ended)"
-                )
-                advice = "bill follow-up training under a follow-up order."
-            else:
-                ordered = "follow-up"
-                where = f"the initial period {dates['start']} to {dates['end']}"
-                advice = (
-                    "bill it under the initial training order (follow-up training comes after "
-                    f"{dates['end']})."
-                )
-            yield violation(
-                ("referral", "training"),
-                line.line_id,
-                line=line.line_id,
-                ordered=ordered,
-                date=line.service_date.isoformat(),
-                phase=where,
-                advice=advice,
-            )
 
 
 class InitialHoursExceeded(Rule):
@@ -242,12 +64,12 @@ class InitialHoursExceeded(Rule):
         "Initial training is limited to {cap} units in the {months} months from the first DSMT "
         "service; reduce the line by {over} unit(s)."
     )
-    citation = f"{_MBPM} §300.3; {_MGOV}"
+    citation = f"{MBPM} §300.3; {MGOV}"
     carc_hint = "119"
     needs = "history"
     fix = "Bill only the units left in the initial period; later training needs a follow-up order."
     example: ClassVar[dict[str, Any]] = {
-        "history": _history(
+        "history": history_entries(
             ("2025-10-06", "G0109", 4, "R-70"),
             ("2025-10-20", "G0109", 4, "R-70"),
             ("2025-11-03", "G0109", 4, "R-70"),
@@ -257,7 +79,7 @@ class InitialHoursExceeded(Rule):
     }
     use_instead: ClassVar[dict[str, Any]] = {
         "lines": [base_line(units=1)],
-        "history": _history(
+        "history": history_entries(
             ("2025-10-06", "G0109", 4, "R-70"),
             ("2025-10-20", "G0109", 4, "R-70"),
             ("2025-11-03", "G0109", 4, "R-70"),
@@ -269,10 +91,10 @@ class InitialHoursExceeded(Rule):
 
     def check(self, ctx: Context) -> Iterator[Violation]:
         ledger = ctx.ledger
-        yield from _overage_violations(
+        yield from overage_violations(
             ctx,
             ledger.initial_overages(),
-            **_dates(ledger.initial_period),
+            **period_dates(ledger.initial_period),
             months=ctx.profile.initial_period_months,
         )
 
@@ -325,7 +147,7 @@ class InitialIndividualExceeded(Rule):
         "({over} over) and the referral documents no exception; the excess is paid at the group "
         "rate: bill it as {group} or document the reason for individual training on the referral."
     )
-    citation = f"{_MBPM} §300.4"
+    citation = f"{MBPM} §300.4"
     carc_hint = "119"
     needs = "history, referral exceptions"
     fix = "Bill individual time past the allowance as group, or document the exception."
@@ -342,7 +164,7 @@ class InitialIndividualExceeded(Rule):
                 "instructors": [{"npi": "1952356107", "credentials": ["RN", "CDCES"]}],
             }
         ],
-        "history": _history(("2026-01-12", "G0108", 2, "R-77")),
+        "history": history_entries(("2026-01-12", "G0108", 2, "R-77")),
     }
     use_instead: ClassVar[dict[str, Any]] = {
         **example,
@@ -354,10 +176,10 @@ class InitialIndividualExceeded(Rule):
         if _documents_exception(ctx.claim.referral):
             return
         ledger = ctx.ledger
-        yield from _overage_violations(
+        yield from overage_violations(
             ctx,
             ledger.individual_overages(),
-            **_dates(ledger.initial_period),
+            **period_dates(ledger.initial_period),
             code=ctx.profile.individual_code,
             group=ctx.profile.group_code,
         )
@@ -388,17 +210,25 @@ class FollowUpHoursExceeded(Rule):
     name = "follow-up-hours-exceeded"
     default_severity = Severity.ERROR
     message = (
-        "Line {line}: {window}: {total} of {cap} units ({over} over). Follow-up training is "
-        "limited to {per_year} units per calendar year after the initial period; reduce the line "
-        "by {over} unit(s)."
+        "Line {line}: follow-up year {year}: {total} of {cap} units ({over} over). Follow-up "
+        "training is limited to {per_year} units per calendar year after the initial period; "
+        "reduce the line by {over} unit(s)."
     )
-    citation = f"{_MBPM} §300.3; {_MGOV}"
+    variants: ClassVar[dict[str, str]] = {
+        "initial_end_year": (
+            "Line {line}: follow-up year {year} (the initial period ended {end}; this profile "
+            "allows follow-up from {first_year}): {total} of {cap} units ({over} over). Follow-up "
+            "training is limited to {per_year} units per calendar year after the initial period; "
+            "reduce the line by {over} unit(s)."
+        )
+    }
+    citation = f"{MBPM} §300.3; {MGOV}"
     carc_hint = "119"
     needs = "history"
     fix = "Bill at most the follow-up units left in the calendar year."
     example: ClassVar[dict[str, Any]] = {
-        "referral": _FOLLOW_UP_ORDER,
-        "history": _history(
+        "referral": FOLLOW_UP_ORDER,
+        "history": history_entries(
             ("2024-03-04", "G0109", 4, "R-12"),
             ("2024-03-11", "G0109", 4, "R-12"),
             ("2026-01-12", "G0109", 3, None),
@@ -410,29 +240,27 @@ class FollowUpHoursExceeded(Rule):
     def check(self, ctx: Context) -> Iterator[Violation]:
         ledger = ctx.ledger
         period = ledger.initial_period
-        for o in _by_line(ledger.follow_up_overages()):
+        for o in by_line(ledger.follow_up_overages()):
             line = ctx.claim.lines[o.line]
-            window = f"follow-up year {o.year}"
-            if o.cap == 0 and period is not None and o.year == period.end.year:
-                window += (
-                    f" (the initial period ended {period.end.isoformat()}; this profile allows "
-                    f"follow-up from {period.end.year + 1})"
-                )
+            in_end_year = o.cap == 0 and period is not None and o.year == period.end.year
+            when: dict[str, Scalar] = {}
+            if in_end_year and period is not None:
+                when = {"end": period.end.isoformat(), "first_year": period.end.year + 1}
             yield violation(
                 ("lines", o.line, "units"),
                 line.line_id,
+                variant="initial_end_year" if in_end_year else None,
                 line=line.line_id,
-                window=window,
+                year=o.year,
                 total=o.total,
                 cap=o.cap,
                 over=o.over,
                 per_year=ctx.profile.follow_up_max_units_per_year,
+                **when,
             )
 
 
 RULES: tuple[type[Rule], ...] = (
-    ReferralHoursExceeded,
-    ReferralPhaseMismatch,
     InitialHoursExceeded,
     InitialIndividualExceeded,
     FollowUpHoursExceeded,

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, ClassVar
 
-from dsmt_rules.findings import Loc, Severity
+from dsmt_rules._codes import bill_type, npi_is_ten_digits, npi_is_valid
+from dsmt_rules.findings import Loc, Scalar, Severity
 from dsmt_rules.models import Entity
 from dsmt_rules.rules._base import Context, Rule, Violation, violation
 
@@ -22,50 +22,13 @@ __all__ = [
     "NoQualifiedInstructor",
     "ProgramNotAccredited",
     "RhcNotBillable",
-    "npi_is_valid",
 ]
-
-_TEN_DIGITS = re.compile(r"[0-9]{10}")
-_NPI_PREFIX = "80840"
-"""The ISO 7812 issuer prefix that the NPI check digit is computed with (CMS NPI standard)."""
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def npi_is_valid(npi: str) -> bool:
-    """Whether ``npi`` is 10 ASCII digits whose last digit is the Luhn check digit over ``80840`` + NPI.
-
-    >>> npi_is_valid("1234567893"), npi_is_valid("1234567890"), npi_is_valid("123456789")
-    (True, False, False)
-    """
-    if not _TEN_DIGITS.fullmatch(npi):
-        return False
-    total = 0
-    for position, char in enumerate(reversed(_NPI_PREFIX + npi)):
-        digit = int(char)
-        if position % 2 == 1:
-            digit *= 2
-            if digit > 9:
-                digit -= 9
-        total += digit
-    return total % 10 == 0
-
-
-def _bill_type(type_of_bill: str) -> str:
-    """The bill-type digits of a type of bill: facility type and bill classification.
-
-    A 4-digit UB-04 type of bill starts with a ``0`` that carries no meaning (``"0131"`` is ``"131"``);
-    the first two remaining digits are the bill type (``"131"`` -> ``"13"``, ``"0711"`` -> ``"71"``).
-    Shared by DS205, DS206 and DS602.
-    """
-    if len(type_of_bill) == 4 and type_of_bill.startswith("0"):
-        type_of_bill = type_of_bill[1:]
-    return type_of_bill[:2]
 
 
 def _claim_bill_type(ctx: Context) -> str | None:
     """The claim's bill-type digits, or None when the claim has no type of bill."""
     tob = ctx.claim.type_of_bill
-    return None if tob is None else _bill_type(tob)
+    return None if tob is None else bill_type(tob)
 
 
 _ENTITY_RHC = Entity.RHC
@@ -105,10 +68,17 @@ class ProgramNotAccredited(Rule):
     name = "program-not-accredited"
     default_severity = Severity.ERROR
     message = (
-        "The billing provider's DSMT program has {problem}; DSMT is payable only for a program "
-        "accredited by an approved organization ({approved}). Put the accreditation on file or "
-        "hold the claim."
+        "The billing provider's DSMT program has no accreditation on file; DSMT is payable only "
+        "for a program accredited by an approved organization ({approved}). Put the accreditation "
+        "on file or hold the claim."
     )
+    variants: ClassVar[dict[str, str]] = {
+        "not_approved": (
+            "The billing provider's DSMT program has an accreditation from an organization that "
+            "is not approved; DSMT is payable only for a program accredited by an approved "
+            "organization ({approved}). Put the accreditation on file or hold the claim."
+        )
+    }
     citation = "42 CFR 410.141(e), 410.142; MBPM (Pub. 100-02) ch. 15 §300.2"
     carc_hint = "B7"
     needs = "billing_provider.accreditation"
@@ -129,16 +99,11 @@ class ProgramNotAccredited(Rule):
         approved = ctx.profile.accrediting_organizations
         if accreditation is not None and _is_approved(accreditation.organization, approved):
             return ()
-        problem = (
-            "no accreditation on file"
-            if accreditation is None
-            else "an accreditation from an organization that is not approved"
-        )
         return [
             violation(
                 ("billing_provider", "accreditation"),
                 None,
-                problem=problem,
+                variant=None if accreditation is None else "not_approved",
                 approved=", ".join(sorted(approved)),
             )
         ]
@@ -166,9 +131,16 @@ class AccreditationLapsed(Rule):
     default_severity = Severity.ERROR
     message = (
         "Line {line}: date of service {date} is outside the program's accreditation (effective "
-        "{effective}, {expires}); DSMT is covered only while the program is accredited. Correct "
-        "the accreditation dates or do not bill the line."
+        "{effective}, expires {expires}); DSMT is covered only while the program is accredited. "
+        "Correct the accreditation dates or do not bill the line."
     )
+    variants: ClassVar[dict[str, str]] = {
+        "open_ended": (
+            "Line {line}: date of service {date} is outside the program's accreditation "
+            "(effective {effective}, open-ended); DSMT is covered only while the program is "
+            "accredited. Correct the accreditation dates or do not bill the line."
+        )
+    }
     citation = "42 CFR 410.141(e)"
     carc_hint = "B7"
     needs = "accreditation dates"
@@ -194,12 +166,11 @@ class AccreditationLapsed(Rule):
                     violation(
                         ("lines", i, "service_date"),
                         line.line_id,
+                        variant="open_ended" if expires is None else None,
                         line=line.line_id,
                         date=day.isoformat(),
                         effective=effective.isoformat(),
-                        expires=(
-                            "open-ended" if expires is None else f"expires {expires.isoformat()}"
-                        ),
+                        **({} if expires is None else {"expires": expires.isoformat()}),
                     )
                 )
         return found
@@ -225,7 +196,41 @@ class InvalidNpi(Rule):
     code = "DS203"
     name = "invalid-npi"
     default_severity = Severity.ERROR
-    message = "Invalid NPI in {field}: {problem}. Correct it (NPPES lists every provider's NPI)."
+    message = (
+        "Invalid NPI in billing_provider.npi: its check digit is wrong (Luhn with prefix 80840). "
+        "Correct it (NPPES lists every provider's NPI)."
+    )
+    variants: ClassVar[dict[str, str]] = {
+        "billing_provider_length": (
+            "Invalid NPI in billing_provider.npi: it is not 10 digits. Correct it (NPPES lists "
+            "every provider's NPI)."
+        ),
+        "referral_check_digit": (
+            "Invalid NPI in referral.practitioner_npi: its check digit is wrong (Luhn with prefix "
+            "80840). Correct it (NPPES lists every provider's NPI)."
+        ),
+        "referral_length": (
+            "Invalid NPI in referral.practitioner_npi: it is not 10 digits. Correct it (NPPES "
+            "lists every provider's NPI)."
+        ),
+        "rendering_check_digit": (
+            "Invalid NPI in rendering_npi of line {line}: its check digit is wrong (Luhn with "
+            "prefix 80840). Correct it (NPPES lists every provider's NPI)."
+        ),
+        "rendering_length": (
+            "Invalid NPI in rendering_npi of line {line}: it is not 10 digits. Correct it (NPPES "
+            "lists every provider's NPI)."
+        ),
+        "instructor_check_digit": (
+            "Invalid NPI in npi of instructor {instructor} of the session on {date}: its check "
+            "digit is wrong (Luhn with prefix 80840). Correct it (NPPES lists every provider's "
+            "NPI)."
+        ),
+        "instructor_length": (
+            "Invalid NPI in npi of instructor {instructor} of the session on {date}: it is not "
+            "10 digits. Correct it (NPPES lists every provider's NPI)."
+        ),
+    }
     citation = "CMS NPI standard (Luhn check digit with prefix 80840)"
     carc_hint = "16"
     needs = "any NPI"
@@ -238,16 +243,19 @@ class InvalidNpi(Rule):
         if _every_npi_valid(claim):  # the usual claim: no field label to write
             return ()
         found: list[Violation] = []
-        for loc, line_id, field, npi in _npis(claim):
+        for loc, line_id, field, values, npi in _npis(claim):
             if npi_is_valid(npi):
                 continue
-            problem = (
-                "its check digit is wrong (Luhn with prefix 80840)"
-                if _TEN_DIGITS.fullmatch(npi)
-                else "it is not 10 digits"
+            problem = "check_digit" if npi_is_ten_digits(npi) else "length"
+            variant = f"{field}_{problem}"
+            found.append(
+                violation(loc, line_id, variant=None if variant == _DEFAULT else variant, **values)
             )
-            found.append(violation(loc, line_id, field=field, problem=problem))
         return found
+
+
+_DEFAULT = "billing_provider_check_digit"
+"""DS203's ``message``: the billing NPI's check digit is wrong (the other cases are variants)."""
 
 
 def _every_npi_valid(claim: Claim) -> bool:
@@ -269,25 +277,23 @@ def _every_npi_valid(claim: Claim) -> bool:
     return True
 
 
-def _npis(claim: Claim) -> Iterator[tuple[Loc, str | None, str, str]]:
-    """Every NPI on the claim, in document order: (loc, line id, field label, NPI)."""
-    yield ("billing_provider", "npi"), None, "billing_provider.npi", claim.billing_provider.npi
+def _npis(claim: Claim) -> Iterator[tuple[Loc, str | None, str, dict[str, Scalar], str]]:
+    """Every NPI on the claim, in document order: (loc, line id, field, template values, NPI)."""
+    billing = claim.billing_provider.npi
+    yield ("billing_provider", "npi"), None, "billing_provider", {}, billing
     if claim.referral is not None and claim.referral.practitioner_npi is not None:
-        yield (
-            ("referral", "practitioner_npi"),
-            None,
-            "referral.practitioner_npi",
-            claim.referral.practitioner_npi,
-        )
+        npi = claim.referral.practitioner_npi
+        yield ("referral", "practitioner_npi"), None, "referral", {}, npi
     for i, line in enumerate(claim.lines):
         if line.rendering_npi is not None:
-            label = f"rendering_npi of line {line.line_id}"
-            yield ("lines", i, "rendering_npi"), line.line_id, label, line.rendering_npi
+            loc: Loc = ("lines", i, "rendering_npi")
+            yield loc, line.line_id, "rendering", {"line": line.line_id}, line.rendering_npi
     for s, session in enumerate(claim.sessions):
         for j, instructor in enumerate(session.instructors or ()):
             if instructor.npi is not None:
-                label = f"npi of instructor {j + 1} of the session on {session.date.isoformat()}"
-                yield ("sessions", s, "instructors", j, "npi"), None, label, instructor.npi
+                values: dict[str, Scalar] = {"instructor": j + 1, "date": session.date.isoformat()}
+                loc = ("sessions", s, "instructors", j, "npi")
+                yield loc, None, "instructor", values, instructor.npi
 
 
 class NoQualifiedInstructor(Rule):
@@ -313,9 +319,19 @@ class NoQualifiedInstructor(Rule):
     name = "no-qualified-instructor"
     default_severity = Severity.ERROR
     message = (
-        "Line {line}: the session on {date} lists {roster}, none with a qualifying credential "
-        "({credentials}); a qualified instructor must teach the session."
+        "Line {line}: the session on {date} lists {instructors} instructors, none with a "
+        "qualifying credential ({credentials}); a qualified instructor must teach the session."
     )
+    variants: ClassVar[dict[str, str]] = {
+        "one_instructor": (
+            "Line {line}: the session on {date} lists {instructors} instructor, none with a "
+            "qualifying credential ({credentials}); a qualified instructor must teach the session."
+        ),
+        "no_instructor": (
+            "Line {line}: the session on {date} lists no instructor, none with a qualifying "
+            "credential ({credentials}); a qualified instructor must teach the session."
+        ),
+    }
     citation = "42 CFR 410.144; DSMT accreditation standards"
     carc_hint = "185"
     needs = "session.instructors"
@@ -362,22 +378,21 @@ class NoQualifiedInstructor(Rule):
                 if _any_qualified(instructors, qualified):
                     continue
                 count = len(instructors)
-                roster = (
-                    "no instructor"
-                    if count == 0
-                    else f"{count} instructor{'' if count == 1 else 's'}"
-                )
                 found.append(
                     violation(
                         ("sessions", s, "instructors"),
                         line.line_id,
+                        variant=_ROSTER_VARIANTS.get(count),
                         line=line.line_id,
                         date=session.date.isoformat(),
-                        roster=roster,
                         credentials=", ".join(sorted(qualified)),
+                        **({"instructors": count} if count else {}),
                     )
                 )
         return found
+
+
+_ROSTER_VARIANTS = {0: "no_instructor", 1: "one_instructor"}
 
 
 def _any_qualified(instructors: Iterable[Instructor], qualified: frozenset[str]) -> bool:
@@ -408,9 +423,15 @@ class RhcNotBillable(Rule):
     name = "rhc-not-billable"
     default_severity = Severity.ERROR
     message = (
-        "The claim is billed by a rural health clinic ({basis}); an RHC cannot bill DSMT as a "
+        "The claim is billed by a rural health clinic (entity rhc); an RHC cannot bill DSMT as a "
         "visit. Remove the DSMT lines from the RHC claim."
     )
+    variants: ClassVar[dict[str, str]] = {
+        "bill_type": (
+            "The claim is billed by a rural health clinic (type of bill {bill_type}x); an RHC "
+            "cannot bill DSMT as a visit. Remove the DSMT lines from the RHC claim."
+        )
+    }
     citation = "42 CFR 405.2463"
     carc_hint = "5"
     needs = "billing_provider.entity, type_of_bill"
@@ -420,10 +441,10 @@ class RhcNotBillable(Rule):
 
     def check(self, ctx: Context) -> Iterable[Violation]:
         if ctx.claim.billing_provider.entity is _ENTITY_RHC:
-            return [violation(("billing_provider", "entity"), None, basis="entity rhc")]
-        bill_type = _claim_bill_type(ctx)
-        if bill_type is not None and bill_type in ctx.profile.rhc_bill_types:
-            return [violation(("type_of_bill",), None, basis=f"type of bill {bill_type}x")]
+            return [violation(("billing_provider", "entity"), None)]
+        digits = _claim_bill_type(ctx)
+        if digits is not None and digits in ctx.profile.rhc_bill_types:
+            return [violation(("type_of_bill",), None, variant="bill_type", bill_type=digits)]
         return ()
 
 
@@ -499,9 +520,9 @@ class FqhcGroupNotAVisit(Rule):
     }
 
     def check(self, ctx: Context) -> Iterable[Violation]:
-        bill_type = _claim_bill_type(ctx)
+        digits = _claim_bill_type(ctx)
         is_fqhc = ctx.claim.billing_provider.entity is _ENTITY_FQHC or (
-            bill_type is not None and bill_type in ctx.profile.fqhc_bill_types
+            digits is not None and digits in ctx.profile.fqhc_bill_types
         )
         if not is_fqhc:
             return ()

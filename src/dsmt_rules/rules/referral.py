@@ -1,20 +1,21 @@
 """DS3xx: the order (referral) for the training, and the diagnoses the DSMT lines point to.
 
-DS305 and DS310 need the beneficiary's history and live with the other history rules; this module
-holds the rules that read the claim alone.
+DS305 (units billed under the order) and DS310 (the order's phase) read the beneficiary's history
+(``ctx.ledger``); the others read the claim alone.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
-from typing import ClassVar
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, ClassVar
 
 from dsmt_rules import _icd10
 from dsmt_rules.findings import Severity
 from dsmt_rules.models import Training
 from dsmt_rules.rules._base import Context, Rule, Violation, violation
-from dsmt_rules.rules._examples import base_line
+from dsmt_rules.rules._caps import MBPM, overage_violations, period_dates
+from dsmt_rules.rules._examples import FOLLOW_UP_ORDER, base_line, history_entries
 
 __all__ = [
     "RULES",
@@ -23,12 +24,15 @@ __all__ = [
     "DiagnosisNotDiabetes",
     "InitialOrderOverLimit",
     "ReferralAfterService",
+    "ReferralHoursExceeded",
     "ReferralMissing",
+    "ReferralPhaseMismatch",
     "ReferralUnsigned",
     "ReferrerNotQualified",
 ]
 
-_MBPM = "MBPM (Pub. 100-02) ch. 15 §300"
+_MBPM = f"{MBPM} §300"
+MINUTES_PER_HOUR = 60
 _INITIAL = Training.INITIAL
 """An enum member as a module constant: a member lookup on its class is slow in Python 3.11."""
 
@@ -222,6 +226,58 @@ class ReferralAfterService(Rule):
         return found
 
 
+class ReferralHoursExceeded(Rule):
+    """More units billed under a referral than the hours it orders.
+
+    ## What it checks
+    The DSMT units billed under the claim's referral: this claim's G0108/G0109 lines plus the
+    services on record (`history`) and, in a batch, the beneficiary's other claims that name the
+    same `referral_id`, in date-of-service order, against `hours_ordered` x 60 / the profile's
+    `unit_minutes` (10 hours = 20 units). The line whose units take the total past the order
+    carries the finding, with the units over; each later line under the order is over by all of
+    its units.
+
+    ## Why it matters
+    The order states how many hours of training are ordered. Training past the ordered hours is
+    not covered by that order: the excess is denied, and the program needs a new or amended order
+    before it furnishes more.
+
+    ## References
+    Medicare Benefit Policy Manual (Pub. 100-02), chapter 15, §300 (the order states the number
+    of hours ordered).
+    """
+
+    code = "DS305"
+    name = "referral-hours-exceeded"
+    default_severity = Severity.ERROR
+    message = (
+        "Line {line}: the referral orders {hours:g} hours ({cap} units) and {total} units are "
+        "billed under it up to this line ({over} over); reduce the line by {over} unit(s) or "
+        "obtain an amended order for more hours."
+    )
+    citation = f"{MBPM} §300"
+    carc_hint = "119"
+    needs = "referral.hours_ordered, history"
+    fix = "Bill no more units under an order than the hours it orders; get a new order for more."
+    example: ClassVar[dict[str, Any]] = {
+        "referral": {"hours_ordered": 1.5},
+        "history": history_entries(("2026-01-12", "G0109", 2, "R-77")),
+    }
+    use_instead: ClassVar[dict[str, Any]] = {
+        "referral": {"hours_ordered": 2},
+        "history": history_entries(("2026-01-12", "G0109", 2, "R-77")),
+    }
+    uses_ledger = True
+
+    def check(self, ctx: Context) -> Iterator[Violation]:
+        referral = ctx.claim.referral
+        if referral is None:
+            return
+        cap = int(referral.hours_ordered * MINUTES_PER_HOUR // ctx.profile.unit_minutes)
+        overages = ctx.ledger.referral_overages(referral.referral_id, cap)
+        yield from overage_violations(ctx, overages, hours=referral.hours_ordered)
+
+
 class InitialOrderOverLimit(Rule):
     """An initial referral that orders more hours than initial training allows.
 
@@ -286,13 +342,16 @@ class DiagnosisMissing(Rule):
     name = "diagnosis-missing"
     default_severity = Severity.ERROR
     message = (
-        "Line {line}: {problem}; point the line to its diabetes diagnosis (pointers are 1-based "
-        "positions in diagnosis_codes)."
+        "Line {line}: no diagnosis pointer; point the line to its diabetes diagnosis (pointers "
+        "are 1-based positions in diagnosis_codes)."
     )
-    no_pointer: ClassVar[str] = "no diagnosis pointer"
-    pointer_past_end: ClassVar[str] = (
-        "diagnosis pointer {pointer} is past the end of the claim's {count} diagnosis code(s)"
-    )
+    variants: ClassVar[dict[str, str]] = {
+        "past_end": (
+            "Line {line}: diagnosis pointer {pointer} is past the end of the claim's {count} "
+            "diagnosis code(s); point the line to its diabetes diagnosis (pointers are 1-based "
+            "positions in diagnosis_codes)."
+        )
+    }
     citation = "HIPAA 837 diagnosis pointers"
     carc_hint = "16"
     needs = "line.diagnosis_pointers"
@@ -307,12 +366,7 @@ class DiagnosisMissing(Rule):
             pointers = line.diagnosis_pointers
             if not pointers:
                 found.append(
-                    violation(
-                        ("lines", i, "diagnosis_pointers"),
-                        line.line_id,
-                        line=line.line_id,
-                        problem=self.no_pointer,
-                    )
+                    violation(("lines", i, "diagnosis_pointers"), line.line_id, line=line.line_id)
                 )
                 continue
             if max(pointers) <= count:
@@ -323,8 +377,10 @@ class DiagnosisMissing(Rule):
                         violation(
                             ("lines", i, "diagnosis_pointers", j),
                             line.line_id,
+                            variant="past_end",
                             line=line.line_id,
-                            problem=self.pointer_past_end.format(pointer=pointer, count=count),
+                            pointer=pointer,
+                            count=count,
                         )
                     )
         return found
@@ -357,11 +413,16 @@ class DiagnosisNotDiabetes(Rule):
     code = "DS308"
     name = "diagnosis-not-diabetes"
     default_severity = Severity.ERROR
-    message = "Line {line}: no diagnosis pointed to is diabetes ({diabetes}); {detail}."
-    prediabetes_detail: ClassVar[str] = "{code} is prediabetes, which does not qualify for DSMT"
-    other_detail: ClassVar[str] = (
-        "it points to {codes}; point the line to the diabetes diagnosis the training is for"
+    message = (
+        "Line {line}: no diagnosis pointed to is diabetes ({diabetes}); it points to {codes}; "
+        "point the line to the diabetes diagnosis the training is for."
     )
+    variants: ClassVar[dict[str, str]] = {
+        "prediabetes": (
+            "Line {line}: no diagnosis pointed to is diabetes ({diabetes}); {code} is "
+            "prediabetes, which does not qualify for DSMT."
+        )
+    }
     citation = "42 CFR 410.140; NGS DSMT billing guide"
     carc_hint = "11"
     needs = "diagnosis codes"
@@ -382,19 +443,24 @@ class DiagnosisNotDiabetes(Rule):
             plain = [_icd10.normalize(code) for code in pointed]
             prediabetes = ctx.profile.prediabetes_code_prefixes
             pre = next((c for c in plain if c.startswith(prediabetes)), None)
+            loc = ("lines", i, "diagnosis_pointers")
+            ranges = _code_ranges(diabetes)
             if pre is not None:
-                detail = self.prediabetes_detail.format(code=_shown(pre))
-            else:
-                detail = self.other_detail.format(codes=", ".join(_shown(c) for c in plain))
-            found.append(
-                violation(
-                    ("lines", i, "diagnosis_pointers"),
-                    line.line_id,
-                    line=line.line_id,
-                    diabetes=_code_ranges(diabetes),
-                    detail=detail,
+                found.append(
+                    violation(
+                        loc,
+                        line.line_id,
+                        variant="prediabetes",
+                        line=line.line_id,
+                        diabetes=ranges,
+                        code=_shown(pre),
+                    )
                 )
-            )
+            else:
+                shown = ", ".join(_shown(c) for c in plain)
+                found.append(
+                    violation(loc, line.line_id, line=line.line_id, diabetes=ranges, codes=shown)
+                )
         return found
 
 
@@ -444,12 +510,20 @@ class DiagnosisCodeInvalid(Rule):
     code = "DS309"
     name = "diagnosis-code-invalid"
     default_severity = Severity.ERROR
-    message = "Diagnosis {position}: {problem} (ICD-10-CM {version})."
-    not_billable: ClassVar[str] = (
-        "{code} is not billable (more specific codes exist under it); report the most specific one"
+    message = (
+        "Diagnosis {position}: {code} is not an ICD-10-CM code; correct the diagnosis code "
+        "(ICD-10-CM {version})."
     )
-    unknown: ClassVar[str] = "{code} is not an ICD-10-CM code; correct the diagnosis code"
-    not_a_code: ClassVar[str] = "the value is not shaped like an ICD-10-CM code (e.g. E11.9)"
+    variants: ClassVar[dict[str, str]] = {
+        "not_billable": (
+            "Diagnosis {position}: {code} is not billable (more specific codes exist under it); "
+            "report the most specific one (ICD-10-CM {version})."
+        ),
+        "not_a_code": (
+            "Diagnosis {position}: the value is not shaped like an ICD-10-CM code (e.g. E11.9) "
+            "(ICD-10-CM {version})."
+        ),
+    }
     citation = "ICD-10-CM official code set (billable codes)"
     carc_hint = "16"
     needs = "diagnosis codes"
@@ -463,21 +537,96 @@ class DiagnosisCodeInvalid(Rule):
         for k, code in enumerate(ctx.claim.diagnosis_codes):
             if is_billable(code):
                 continue
+            loc = ("diagnosis_codes", k)
+            version = _icd10.code_set_version()
             if not _icd10.is_code_shaped(code):
-                problem = self.not_a_code
-            elif _icd10.is_known(code):
-                problem = self.not_billable.format(code=_icd10.dotted(code))
-            else:
-                problem = self.unknown.format(code=_icd10.dotted(code))
+                found.append(violation(loc, variant="not_a_code", position=k + 1, version=version))
+                continue
+            variant = "not_billable" if _icd10.is_known(code) else None
             found.append(
                 violation(
-                    ("diagnosis_codes", k),
+                    loc,
+                    variant=variant,
                     position=k + 1,
-                    problem=problem,
-                    version=_icd10.code_set_version(),
+                    code=_icd10.dotted(code),
+                    version=version,
                 )
             )
         return found
+
+
+class ReferralPhaseMismatch(Rule):
+    """A referral for the wrong phase: initial training ordered in the follow-up phase, or the reverse.
+
+    ## What it checks
+    For each G0108/G0109 line, whether the referral's `training` (initial or follow-up) matches the
+    beneficiary's phase on the line's date of service, derived from the history (never trusted
+    from the input): the initial period starts on the first DSMT service on record and lasts the
+    profile's `initial_period_months` (12); later services are follow-up. An initial order used
+    after the initial period has ended, or a follow-up order used while it runs, is reported.
+    With no DSMT on record before the claim, a follow-up order is accepted as follow-up (a
+    missing record of initial training is no reason to deny follow-up) and starts no initial period.
+
+    ## Why it matters
+    Initial and follow-up training are different benefits with different limits, each needing its
+    own order. A claim billed under an order for the other phase does not have a valid order for
+    the service furnished and is returned or denied.
+
+    ## References
+    Medicare Benefit Policy Manual (Pub. 100-02), chapter 15, §300 (the order states initial or
+    follow-up training) and §300.3 (the initial 12-month period and follow-up years; §300.1 on
+    follow-up without a record of initial training).
+    """
+
+    code = "DS310"
+    name = "referral-phase-mismatch"
+    default_severity = Severity.ERROR
+    message = (
+        "Line {line}: the referral orders initial training, but on {date} the beneficiary is in "
+        "follow-up (the initial period {start} to {end} has ended); bill follow-up training "
+        "under a follow-up order."
+    )
+    variants: ClassVar[dict[str, str]] = {
+        "follow_up_in_initial": (
+            "Line {line}: the referral orders follow-up training, but on {date} the beneficiary "
+            "is in the initial period {start} to {end}; bill it under the initial training order "
+            "(follow-up training comes after {end})."
+        )
+    }
+    citation = f"{MBPM} §300, §300.3"
+    carc_hint = "16"
+    needs = "referral.training, history"
+    fix = "Bill the training under an order for the beneficiary's phase (initial or follow-up)."
+    example: ClassVar[dict[str, Any]] = {
+        "history": history_entries(
+            ("2024-03-04", "G0109", 4, "R-12"), ("2024-03-11", "G0109", 4, "R-12")
+        ),
+    }
+    use_instead: ClassVar[dict[str, Any]] = {
+        "referral": FOLLOW_UP_ORDER,
+        "history": history_entries(
+            ("2024-03-04", "G0109", 4, "R-12"), ("2024-03-11", "G0109", 4, "R-12")
+        ),
+    }
+    uses_ledger = True
+
+    def check(self, ctx: Context) -> Iterator[Violation]:
+        referral = ctx.claim.referral
+        if referral is None:
+            return
+        ledger = ctx.ledger
+        for i, line in ctx.dsmt_lines:
+            phase = ledger.phase_of_line(i)
+            if phase is None or phase.training is referral.training:
+                continue
+            yield violation(
+                ("referral", "training"),
+                line.line_id,
+                variant=None if referral.training is _INITIAL else "follow_up_in_initial",
+                line=line.line_id,
+                date=line.service_date.isoformat(),
+                **period_dates(ledger.initial_period),
+            )
 
 
 RULES: tuple[type[Rule], ...] = (
@@ -485,8 +634,10 @@ RULES: tuple[type[Rule], ...] = (
     ReferralUnsigned,
     ReferrerNotQualified,
     ReferralAfterService,
+    ReferralHoursExceeded,
     InitialOrderOverLimit,
     DiagnosisMissing,
     DiagnosisNotDiabetes,
     DiagnosisCodeInvalid,
+    ReferralPhaseMismatch,
 )

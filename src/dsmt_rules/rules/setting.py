@@ -1,22 +1,20 @@
-"""DS5xx-DS6xx: the setting: MNT on the same day, place of service, bill type, telehealth coding."""
+"""DS6xx: the setting: place of service, bill type, telehealth coding."""
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import ClassVar
 
+from dsmt_rules._codes import bill_type
 from dsmt_rules.findings import Loc, Severity
 from dsmt_rules.models import ClaimForm, Delivery
 from dsmt_rules.rules._base import Context, Rule, Violation, violation
 from dsmt_rules.rules._examples import base_line
-from dsmt_rules.rules.provider import _bill_type
 
 __all__ = [
     "RULES",
     "BillTypeNotAllowed",
     "InpatientPlaceOfService",
-    "MntSameDay",
     "TelehealthCodingInconsistent",
 ]
 
@@ -30,89 +28,6 @@ _INSTITUTIONAL_LINE: dict[str, object] = {
     "session_ids": ["S-20260202-AM"],
 }
 """The base claim's G0109 line as an institutional (837I / UB-04) line: revenue code, no POS."""
-
-
-def _mnt_codes_by_date(ctx: Context) -> Mapping[dt.date, set[str]]:
-    """The beneficiary's MNT codes by date of service, from the ledger: this claim's lines, its
-    ``history`` (and ``history=``) and, in a batch, the beneficiary's other claims (computed once
-    per beneficiary and shared by its claims: do not modify)."""
-    return ctx.ledger.mnt_codes_by_date
-
-
-class MntSameDay(Rule):
-    """DSMT and medical nutrition therapy on the same date of service.
-
-    ## What it checks
-    Whether a DSMT line's date of service is also the date of an MNT service (the profile's
-    `mnt_codes`: 97802, 97803, 97804, G0270, G0271) for the same beneficiary: on another line of the
-    claim, in the claim's `history`, or, in a batch, on a line of another claim of the beneficiary.
-    The DSMT line carries the finding, one per line.
-
-    ## Why it matters
-    Medicare does not cover DSMT and MNT for the same beneficiary on the same day. Both services may
-    be furnished, on different dates; billed together, one of them is denied.
-
-    ## References
-    NCA for MNT (CAG-00097N): the CMS national coverage analysis decision memo for medical
-    nutrition therapy.
-    """
-
-    code = "DS501"
-    name = "mnt-same-day"
-    default_severity = Severity.ERROR
-    message = (
-        "Line {line}: {code} on {date} is on the same date of service as MNT ({mnt}); Medicare "
-        "does not cover DSMT and MNT for a beneficiary on the same day. Furnish and bill them on "
-        "different dates."
-    )
-    citation = "NCA for MNT (CAG-00097N)"
-    carc_hint = "97"
-    needs = "lines, history"
-    fix = "Bill DSMT and MNT on different dates of service."
-    example: ClassVar[dict[str, object]] = {
-        "lines": [
-            base_line(),
-            {
-                "line_id": "2",
-                "hcpcs": "97803",
-                "units": 2,
-                "service_date": "2026-02-02",
-                "place_of_service": "11",
-                "diagnosis_pointers": [1],
-            },
-        ]
-    }
-    use_instead: ClassVar[dict[str, object]] = {
-        "lines": [
-            base_line(),
-            {
-                "line_id": "2",
-                "hcpcs": "97803",
-                "units": 2,
-                "service_date": "2026-02-03",
-                "place_of_service": "11",
-                "diagnosis_pointers": [1],
-            },
-        ]
-    }
-
-    uses_ledger = True
-
-    def check(self, ctx: Context) -> Iterator[Violation]:
-        by_date = _mnt_codes_by_date(ctx)
-        if not by_date:
-            return
-        for i, line in ctx.dsmt_lines:
-            codes = by_date.get(line.service_date)
-            if codes:
-                yield violation(
-                    ("lines", i, "hcpcs"),
-                    line.line_id,
-                    line=line.line_id,
-                    code=line.hcpcs,
-                    date=line.service_date.isoformat(),
-                    mnt=", ".join(sorted(codes)),
-                )
 
 
 class InpatientPlaceOfService(Rule):
@@ -205,14 +120,14 @@ class BillTypeNotAllowed(Rule):
         claim = ctx.claim
         if claim.form is not ClaimForm.INSTITUTIONAL or claim.type_of_bill is None:
             return
-        bill_type = _bill_type(claim.type_of_bill)
+        digits = bill_type(claim.type_of_bill)
         allowed = ctx.profile.allowed_bill_types
-        if bill_type not in allowed:
+        if digits not in allowed:
             yield violation(
                 ("type_of_bill",),
                 None,
                 type_of_bill=claim.type_of_bill,
-                bill_type=bill_type,
+                bill_type=digits,
                 allowed=", ".join(f"{t}x" for t in sorted(allowed)),
             )
 
@@ -240,9 +155,21 @@ class TelehealthCodingInconsistent(Rule):
     name = "telehealth-coding-inconsistent"
     default_severity = Severity.WARNING
     message = (
-        "Line {line}: the session on {date} was delivered {delivery} but the line is coded "
-        "{coding}; {action}."
+        "Line {line}: the session on {date} was delivered by telehealth but the line is coded as "
+        "in person (POS {pos}, no telehealth modifier); add a telehealth place of service "
+        "({places}) or modifier ({modifiers})."
     )
+    variants: ClassVar[dict[str, str]] = {
+        "telehealth_without_pos": (
+            "Line {line}: the session on {date} was delivered by telehealth but the line is coded "
+            "as in person (no telehealth modifier); add a telehealth place of service ({places}) "
+            "or modifier ({modifiers})."
+        ),
+        "in_person": (
+            "Line {line}: the session on {date} was delivered in person but the line is coded as "
+            "telehealth ({coded}); remove the telehealth place of service and modifier."
+        ),
+    }
     citation = "Medicare telehealth services list"
     carc_hint = "4"
     needs = "session.delivery, POS, modifiers"
@@ -291,36 +218,33 @@ class TelehealthCodingInconsistent(Rule):
             if telehealth and not pos_coded and not coded_modifiers:
                 session = telehealth[0]
                 loc: Loc = ("lines", i, "place_of_service" if pos else "modifiers")
-                delivery = "by telehealth"
-                coding = f"as in person ({f'POS {pos}, ' if pos else ''}no telehealth modifier)"
-                action = (
-                    f"add a telehealth place of service ({', '.join(sorted(places))}) "
-                    f"or modifier ({', '.join(sorted(modifiers))})"
+                yield violation(
+                    loc,
+                    line.line_id,
+                    variant=None if pos else "telehealth_without_pos",
+                    line=line.line_id,
+                    date=session.date.isoformat(),
+                    places=", ".join(sorted(places)),
+                    modifiers=", ".join(sorted(modifiers)),
+                    **({"pos": pos} if pos else {}),
                 )
             elif in_person and (pos_coded or coded_modifiers):
                 session = in_person[0]
                 loc = ("lines", i, "place_of_service" if pos_coded else "modifiers")
-                delivery = "in person"
                 coded = ([f"POS {pos}"] if pos_coded else []) + [
                     f"modifier {m}" for m in coded_modifiers
                 ]
-                coding = f"as telehealth ({', '.join(coded)})"
-                action = "remove the telehealth place of service and modifier"
-            else:
-                continue
-            yield violation(
-                loc,
-                line.line_id,
-                line=line.line_id,
-                date=session.date.isoformat(),
-                delivery=delivery,
-                coding=coding,
-                action=action,
-            )
+                yield violation(
+                    loc,
+                    line.line_id,
+                    variant="in_person",
+                    line=line.line_id,
+                    date=session.date.isoformat(),
+                    coded=", ".join(coded),
+                )
 
 
 RULES: tuple[type[Rule], ...] = (
-    MntSameDay,
     InpatientPlaceOfService,
     BillTypeNotAllowed,
     TelehealthCodingInconsistent,

@@ -7,7 +7,7 @@ then line order):
 - the claim's own DSMT/MNT lines;
 - the services on record: the claim's ``history`` array and the ``history=`` argument of
   :func:`~dsmt_rules.check` (in a batch, also the ``history`` arrays of the beneficiary's other claims);
-- in a batch, the DSMT/MNT lines of the beneficiary's other claims (:mod:`dsmt_rules.batch`).
+- in a batch, the DSMT/MNT lines of the beneficiary's other claims (:class:`BatchIndex`).
 
 The sources are views of one record, so they are merged, not added up. The same service on record
 listed by two views (the claim's ``history`` and ``history=``, or two claims of a batch) counts once
@@ -68,6 +68,7 @@ __all__ = [
     "RecordKey",
     "Service",
     "initial_period_from",
+    "line_services",
     "merge_record",
     "record_counts",
     "services_of",
@@ -149,6 +150,11 @@ class Match(NamedTuple):
     session_id: str | None
     """The session both bill, or None when they match on code and date."""
 
+    @property
+    def on_record(self) -> bool:
+        """Whether the earlier service is on record (a history entry), not a line of a claim."""
+        return self.service.claim_id == RECORD
+
 
 @functools.lru_cache(maxsize=4096)
 def initial_period_from(start: dt.date, months: int) -> Period:
@@ -196,7 +202,7 @@ def services_of(
 _new_tuple = tuple.__new__
 
 
-def _line_services(claim: Claim, profile: Profile, seq: int) -> list[Service]:
+def line_services(claim: Claim, profile: Profile, seq: int) -> list[Service]:
     """:func:`services_of` as a list, built without the generator and keyword handling (fast)."""
     codes = profile.ledger_codes
     referral = claim.referral
@@ -476,7 +482,7 @@ class Ledger:
         A service on record under a referral id that a line of the ledger is billed under has that
         referral's training (not known when the beneficiary's claims disagree about it).
         """
-        own = _line_services(claim, profile, seq)
+        own = line_services(claim, profile, seq)
         if not history and not claim.history and not record:
             lines = [*(s for s in others if s.seq != seq), *own] if others else own
             return cls.view(Book(lines, profile), seq=seq)

@@ -24,12 +24,12 @@ import operator
 from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, TypeVar
 
-from dsmt_rules.history import (
+from dsmt_rules.history._ledger import (
     Book,
     Ledger,
     RecordKey,
     Service,
-    _line_services,
+    line_services,
     merge_record,
     record_counts,
     services_of,
@@ -125,7 +125,7 @@ class BatchIndex:
         self, book: Book, seq: int, claim: Claim, record: dict[RecordKey, int] | None
     ) -> bool:
         """Whether the claim is what pass 1 read: the same services, its record already merged."""
-        own = _line_services(claim, self.profile, seq)
+        own = line_services(claim, self.profile, seq)
         positions = book.positions(seq)
         if len(own) != len(positions):
             return False
