@@ -5,7 +5,9 @@
 the claim's lines picked out. It is kept here, unchanged but for its name and the MNT dates that
 DS501 used to compute from ``services``, so that property tests can compare
 :class:`dsmt_rules.history.Ledger` (and whole batch reports) with it. ``reference_reports`` checks a
-batch with it the way ``check_many`` did (``BatchIndex.ledger_for`` built one per claim).
+batch with it the way ``check_many`` did (one ledger built per claim), and with no screen: every
+enabled rule runs on every claim (``reference_report``), so the comparison also covers the
+engine's fused screens, the book's suspects and the lone-claim shortcut.
 """
 
 from __future__ import annotations
@@ -15,7 +17,10 @@ import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
-from dsmt_rules.engine import _report, ruleset
+from dsmt_rules.engine import Ruleset, ruleset
+from dsmt_rules.engine._kernel import make_finding
+from dsmt_rules.findings import Finding, Report
+from dsmt_rules.history import facts_of
 from dsmt_rules.history._ledger import (
     RECORD,
     Match,
@@ -29,12 +34,13 @@ from dsmt_rules.history._ledger import (
     initial_period_from,
     merge_record,
     record_counts,
-    services_of,
+    line_services,
 )
+from dsmt_rules.rules._base import Context, LedgerContext
 from dsmt_rules.models import Training
 
 if TYPE_CHECKING:
-    from dsmt_rules import Claim, Profile, Report
+    from dsmt_rules import Claim, Profile
     from dsmt_rules.models import HistoryEntry
 
 __all__ = ["ReferenceLedger", "reference_ledgers", "reference_report", "reference_reports"]
@@ -96,7 +102,7 @@ class ReferenceLedger:
         merged = dict(record or {})
         merge_record(merged, record_counts(claim.history, profile))
         merge_record(merged, record_counts(history, profile))
-        own = list(services_of(claim, profile, seq))
+        own = line_services(claim, profile, seq)
         lines = [*(s for s in others if s.seq != seq), *own]
         trainings: dict[str, Training | None] = {}
         for s in lines:
@@ -270,7 +276,7 @@ def reference_ledgers(
     lines: dict[str, list[Service]] = {}
     record: dict[str, dict[RecordKey, int]] = {}
     for seq, claim in enumerate(claims):
-        lines.setdefault(claim.beneficiary_id, []).extend(services_of(claim, profile, seq))
+        lines.setdefault(claim.beneficiary_id, []).extend(line_services(claim, profile, seq))
         if claim.history:
             view = record_counts(claim.history, profile)
             if view:
@@ -288,13 +294,39 @@ def reference_ledgers(
     return [factory(seq) for seq in range(len(claims))]
 
 
+def _unscreened(
+    claim: Claim,
+    rules: Ruleset,
+    ledger: Callable[[Claim, Profile], ReferenceLedger],
+    seq: int,
+    history: Sequence[HistoryEntry] = (),
+) -> Report:
+    """The report of a claim with every enabled rule run on it, in code order (no screens)."""
+    profile = rules.profile
+    ctx = Context(claim, profile, mue=rules.mue)
+    active = (
+        sorted((*rules.claim_rules, *rules.ledger_rules), key=lambda a: a.code)
+        if ctx.dsmt_lines
+        else list(rules.without_lines)
+    )
+    findings: list[Finding] = []
+    for a in active:
+        if a.rule.uses_ledger:
+            facts = facts_of(claim, profile, seq=seq, history=history)
+            lctx = LedgerContext(facts, ledger(claim, profile), profile)  # type: ignore[arg-type]
+            findings.extend(make_finding(a, v, None) for v in a.check(lctx))
+        else:
+            findings.extend(make_finding(a, v, None) for v in a.check(ctx))
+    return Report(claim.claim_id, tuple(findings))
+
+
 def reference_reports(claims: Sequence[Claim], **options: object) -> list[Report]:
     """The reports ``check_many(claims, **options)`` gave with the per-claim reference ledger."""
     rules = ruleset(**options)  # type: ignore[arg-type]
     factories = reference_ledgers(claims, rules.profile)
     return [
-        _report(claim, rules, ledger_factory=factory)  # type: ignore[arg-type]
-        for claim, factory in zip(claims, factories, strict=True)
+        _unscreened(claim, rules, factory, seq)
+        for seq, (claim, factory) in enumerate(zip(claims, factories, strict=True))
     ]
 
 
@@ -308,4 +340,4 @@ def reference_report(
     def build(c: Claim, p: Profile) -> ReferenceLedger:
         return ReferenceLedger.for_claim(c, p, history=extra)
 
-    return _report(claim, rules, ledger_factory=build)  # type: ignore[arg-type]
+    return _unscreened(claim, rules, build, 0, extra)

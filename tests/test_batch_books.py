@@ -1,8 +1,8 @@
-"""A beneficiary's claims in a batch share one book (dsmt_rules.history.Book, dsmt_rules.batch).
+"""A batch in one pass: grouped by beneficiary, spilled past its memory bound, back in input order.
 
 The equivalence with the per-claim ledger is a property test (tests/properties/
-test_ledger_equivalence.py); here: the book is shared and released, a DS110 corner that only the
-ledger's answers show, and a batch of 20 000 claims of one beneficiary (slow).
+test_ledger_equivalence.py); here: spilled and held batches report alike and leave no files, a
+DS110 corner that only the ledger's answers show, and a batch of claims of one beneficiary.
 """
 
 from __future__ import annotations
@@ -10,13 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from dsmt_rules import Claim, check_many, load_profile
-from dsmt_rules.history import BatchIndex, Match
-from dsmt_rules.history._batch import KEEP_BOOKS_FROM
+from dsmt_rules.history import Book, Ledger, Match, facts_of
 from dsmt_rules.rules._examples import BASE_CLAIM, apply_patch
 
 PROFILE = load_profile("medicare")
@@ -48,37 +48,49 @@ def claim(n: int, day: dt.date, *, beneficiary: str = "B-1", **fields: Any) -> C
 START = dt.date(2025, 1, 6)
 
 
-def test_the_claims_of_a_beneficiary_with_many_services_share_one_book() -> None:
-    claims = [claim(n, START + dt.timedelta(days=n)) for n in range(KEEP_BOOKS_FROM)]
-    small = claim(99, START, beneficiary="B-2")
-    index = BatchIndex(PROFILE)
-    for seq, c in enumerate([*claims, small]):
-        index.add(seq, c)
-
-    first = index.ledger_for(0, claims[0], PROFILE)
-    last = index.ledger_for(len(claims) - 1, claims[-1], PROFILE)
-    small_seq = len(claims)
-
-    assert last.book is first.book
-    assert [s.seq for s in last.services if last.is_own(s)] == [len(claims) - 1]
-    assert (
-        index.ledger_for(small_seq, small, PROFILE).book
-        is not index.ledger_for(small_seq, small, PROFILE).book
-    )
+def _batch(n: int) -> list[Claim]:
+    """``n`` claims of 30 beneficiaries, a week apart per beneficiary."""
+    return [
+        claim(i, START + dt.timedelta(days=7 * (i // 30)), beneficiary=f"B-{i % 30}")
+        for i in range(n)
+    ]
 
 
-def test_a_kept_book_is_dropped_once_the_beneficiarys_last_claim_is_passed() -> None:
-    claims = [claim(n, START + dt.timedelta(days=n)) for n in range(KEEP_BOOKS_FROM)]
-    index = BatchIndex(PROFILE)
-    for seq, c in enumerate(claims):
-        index.add(seq, c)
-    book = index.ledger_for(0, claims[0], PROFILE).book
+def test_a_spilled_batch_reports_as_one_held_in_memory(tmp_path: Path) -> None:
+    batch = _batch(450)
 
-    index.factory(len(claims))  # pass 2 has moved past the beneficiary's last claim
+    held = list(check_many(batch))
+    spilled = list(check_many(batch, memory=2_000, temp_dir=str(tmp_path)))
 
-    again = index.ledger_for(0, claims[0], PROFILE)
-    assert again.book is not book
-    assert again.book.services == book.services
+    assert spilled == held
+    assert {code for r in held for code in r.codes} >= {"DS305", "DS401"}
+    assert list(tmp_path.iterdir()) == []  # the runs are deleted when the batch ends
+
+
+def test_past_the_bound_the_batch_spills_runs(tmp_path: Path) -> None:
+    batch = _batch(120)
+    seen: list[int] = []
+    reports = check_many(batch, memory=2_000, temp_dir=str(tmp_path))
+    first = next(reports)  # every record has been read: the runs are on disk
+    for folder in tmp_path.iterdir():
+        seen.append(len(list(folder.iterdir())))
+    rest = list(reports)
+
+    assert first.claim_id == "C-00000"
+    assert len(rest) == 119
+    assert seen and seen[0] > 2
+
+
+def test_reports_come_back_in_input_order_whatever_the_grouping() -> None:
+    batch = _batch(90)
+    shuffled = batch[::-1]
+
+    assert [r.claim_id for r in check_many(shuffled, memory=1)] == [c.claim_id for c in shuffled]
+
+
+def _ledger_of(claims: list[Claim], seq: int) -> Ledger:
+    facts = [facts_of(c, PROFILE, seq=i) for i, c in enumerate(claims)]
+    return Ledger(Book.of(facts, PROFILE), facts[seq])
 
 
 def test_a_line_repeats_the_first_line_of_another_claim_even_after_two_of_its_own() -> None:
@@ -97,18 +109,14 @@ def test_a_line_repeats_the_first_line_of_another_claim_even_after_two_of_its_ow
 
     a = claim(1, START, lines=[on("2026-02-02"), on("2026-02-03"), on("2026-02-20")])
     b = claim(2, START, lines=[on("2026-02-10")])
-    index = BatchIndex(PROFILE)
-    index.add(0, a)
-    index.add(1, b)
-
-    ledger = index.ledger_for(0, a, PROFILE)
+    ledger = _ledger_of([a, b], 0)
     (b_line,) = [s for s in ledger.services if s.claim_id == "C-00002"]
 
     assert [ledger.earlier_duplicate(i) for i in range(3)] == [None, None, Match(b_line, "S-1")]
-    assert index.ledger_for(1, b, PROFILE).earlier_duplicate(0) is not None
+    assert _ledger_of([a, b], 1).earlier_duplicate(0) is not None
 
 
-@pytest.mark.parametrize("n", [2_000, pytest.param(20_000, marks=pytest.mark.slow)])
+@pytest.mark.parametrize("n", [2_000, pytest.param(100_000, marks=pytest.mark.slow)])
 def test_a_large_batch_of_one_beneficiary(n: int) -> None:
     """A test file with one placeholder beneficiary id: every cap is counted over all its claims.
 

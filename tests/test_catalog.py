@@ -27,7 +27,8 @@ from dsmt_rules.adapters.jsonl import parse_document
 from dsmt_rules.catalog import CATALOG, CODES, rule_for
 from dsmt_rules.engine import check_records, ruleset
 from dsmt_rules.exceptions import AdapterError
-from dsmt_rules.rules._base import Context, Rule
+from dsmt_rules.history import Ledger
+from dsmt_rules.rules._base import Context, LedgerContext, Rule
 from dsmt_rules.rules._examples import example_document
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -227,7 +228,10 @@ def test_message_fields_are_the_example_violation_values(rule: type[Rule]) -> No
     options: Mapping[str, Any] = getattr(rule, "example_options", None) or {}
     claim = Claim.model_validate_json(example_document(rule.example))
     rs = ruleset(**options)
-    ctx = Context(claim, rs.profile, mue=rs.mue)
+    ctx: Context | LedgerContext = Context(claim, rs.profile, mue=rs.mue)
+    if rule.uses_ledger:
+        ledger = Ledger.for_claim(claim, rs.profile)
+        ctx = LedgerContext(ledger.facts, ledger, rs.profile)
     violations = list(rule().check(ctx))
     assert violations, f"{rule.code}: the example raises no violation of the rule itself"
     for v in violations:

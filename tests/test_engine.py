@@ -26,7 +26,6 @@ from dsmt_rules import (
     ruleset,
 )
 from dsmt_rules.catalog import CODES
-from dsmt_rules.engine import _invalid_document_report as invalid_document_report
 from dsmt_rules.findings import status_of
 from dsmt_rules.rules._examples import BASE_CLAIM
 from helpers import claim_from, codes_of
@@ -339,6 +338,18 @@ def test_report_to_dict_is_the_design_contract() -> None:
 
 
 # --- unreadable records --------------------------------------------------------------------------
+
+
+def invalid_document_report(
+    *,
+    record: int,
+    problems: list[tuple[tuple[str | int, ...], str]],
+    claim_id: str | None = None,
+    source: str | None = None,
+) -> Report:
+    """The report the engine gives a record that could not be read."""
+    (report,) = check_records([Record(record, None, tuple(problems), claim_id, source)])
+    return report
 
 
 def test_invalid_document_report_gives_one_ds001_per_problem() -> None:

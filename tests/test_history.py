@@ -12,7 +12,7 @@ import pytest
 
 from dsmt_rules import Claim, Record, check_many, check_records, load_profile
 from dsmt_rules.adapters.jsonl import read_records
-from dsmt_rules.history import BatchIndex, Ledger, Period, Phase, initial_period_from
+from dsmt_rules.history import Book, Ledger, Period, Phase, facts_of, initial_period_from
 from dsmt_rules.history._ledger import RECORD
 from dsmt_rules.models import HistoryEntry, Training
 from dsmt_rules.rules._examples import BASE_CLAIM, apply_patch
@@ -137,18 +137,33 @@ def test_a_service_on_record_with_the_date_code_and_units_of_a_line_is_that_line
     ledger = Ledger.for_claim(claim, PROFILE, history=entries(("2026-02-02", "G0109", 2)))
 
     assert [s.claim_id for s in ledger.services] == ["C-1001"]
-    assert ledger.own_history == tuple(entries(("2026-02-02", "G0109", 2)))
+    assert [tuple(e) for e in ledger.own_history] == [
+        (e.service_date, e.hcpcs, e.units, e.referral_id)
+        for e in entries(("2026-02-02", "G0109", 2))
+    ]
+
+
+def batch_ledger(
+    claims: list[Claim], seq: int, history: list[HistoryEntry] | None = None
+) -> Ledger:
+    """The ledger the kernel gives claim ``seq`` of a batch: one book per beneficiary."""
+    facts = [
+        facts_of(c, PROFILE, seq=i, history=history if i == seq and history else ())
+        for i, c in enumerate(claims)
+    ]
+    beneficiary = claims[seq].beneficiary_id
+    mine = [f for f, c in zip(facts, claims, strict=True) if c.beneficiary_id == beneficiary]
+    return Ledger(Book.of(mine, PROFILE), facts[seq])
 
 
 def test_ledger_order_is_date_then_record_then_claim_id_then_line() -> None:
-    index = BatchIndex(PROFILE)
-    index.add(0, claim_of(line("1", "2026-02-02"), line("2", "2026-01-05"), claim_id="C-B"))
-    index.add(1, claim_of(line("1", "2026-02-02"), claim_id="C-A"))
-    me = claim_of(line("1", "2026-02-02"), claim_id="C-C")
-    ledger = index.ledger_for(2, me, PROFILE)
-    ledger_with_history = Ledger.for_claim(
-        me, PROFILE, history=entries(("2026-02-02", "G0108", 1)), others=ledger.services, seq=2
-    )
+    batch = [
+        claim_of(line("1", "2026-02-02"), line("2", "2026-01-05"), claim_id="C-B"),
+        claim_of(line("1", "2026-02-02"), claim_id="C-A"),
+        claim_of(line("1", "2026-02-02"), claim_id="C-C"),
+    ]
+    ledger = batch_ledger(batch, 2)
+    ledger_with_history = batch_ledger(batch, 2, entries(("2026-02-02", "G0108", 1)))
 
     assert [(s.claim_id, s.line) for s in ledger.services] == [
         ("C-B", 1),
@@ -165,35 +180,27 @@ def test_ledger_order_is_date_then_record_then_claim_id_then_line() -> None:
     ]
 
 
-# --- the batch index ------------------------------------------------------------------------------
+# --- a claim's facts ------------------------------------------------------------------------------
 
 
-def test_batch_index_keeps_small_services_per_beneficiary() -> None:
-    index = BatchIndex(PROFILE)
-    index.add(0, claim_of(line("1", "2026-02-02"), line("2", "2026-02-02", code="99213")))
-    index.add(1, claim_of(line("1", "2026-02-09", code="97802"), beneficiary_id="OTHER"))
+def test_facts_keep_the_dsmt_and_mnt_lines_as_services_and_the_dsmt_lines() -> None:
+    claim = claim_of(
+        line("1", "2026-02-02"),
+        line("2", "2026-02-02", code="99213"),
+        line("3", "2026-02-09", code="97802"),
+    )
+    facts = facts_of(claim, PROFILE, seq=4)
 
-    assert (index.claims, index.services) == (2, 2)
-
-
-def test_the_claims_own_lines_come_from_the_claim_not_the_index() -> None:
-    index = BatchIndex(PROFILE)
-    index.add(0, claim_of(line("1", "2026-02-02", units=20)))
-    changed = claim_of(line("1", "2026-02-02", units=2))
-
-    ledger = index.ledger_for(0, changed, PROFILE)
-
-    assert [s.units for s in ledger.services] == [2]
+    assert [(s.line, s.hcpcs, s.seq) for s in facts.services] == [(0, "G0109", 4), (2, "97802", 4)]
+    assert [(i, f.line_id) for i, f in facts.dsmt_lines] == [(0, "1")]
+    assert facts.referral is not None
+    assert facts.referral.training is Training.INITIAL
 
 
 def test_conflicting_trainings_for_one_referral_id_are_not_known() -> None:
-    index = BatchIndex(PROFILE)
     history = [{"service_date": "2025-06-02", "hcpcs": "G0109", "units": 2, "referral_id": "R-77"}]
     follow_up = claim_of(line("1", "2026-02-02"), referral={"training": "follow_up"})
-    index.add(0, follow_up)
-    index.add(1, claim_of(line("1", "2026-03-02"), history=history))
-
-    ledger = index.ledger_for(0, follow_up, PROFILE)
+    ledger = batch_ledger([follow_up, claim_of(line("1", "2026-03-02"), history=history)], 0)
 
     (on_record,) = [s for s in ledger.services if s.claim_id == RECORD]
     assert on_record.training is None
@@ -211,7 +218,7 @@ BIG = apply_patch(BASE_CLAIM, {"claim_id": "A", "lines": [line("1", "2026-02-02"
 SMALL = apply_patch(BASE_CLAIM, {"claim_id": "B", "lines": [line("1", "2026-02-09", 2)]})
 
 
-def test_check_records_reads_a_reopenable_source_twice() -> None:
+def test_check_records_reads_a_source_once() -> None:
     data = _jsonl(SMALL, "{not json", BIG)
     opened: list[int] = []
 
@@ -221,7 +228,7 @@ def test_check_records_reads_a_reopenable_source_twice() -> None:
 
     reports = list(check_records(source, select=["DS4"]))
 
-    assert len(opened) == 2
+    assert len(opened) == 1
     assert [(r.record, r.claim_id, r.codes) for r in reports] == [
         (1, "B", ("DS401",)),
         (2, None, ("DS001",)),
@@ -229,7 +236,7 @@ def test_check_records_reads_a_reopenable_source_twice() -> None:
     ]
 
 
-def test_check_records_materialises_a_one_shot_iterator() -> None:
+def test_check_records_takes_a_one_shot_iterator() -> None:
     data = _jsonl(SMALL, BIG)
     records = read_records(io.BufferedReader(io.BytesIO(data)))
 
@@ -261,4 +268,4 @@ def test_check_many_accepts_a_function_that_returns_the_claims() -> None:
         return [Claim.model_validate(SMALL), Claim.model_validate(BIG)]
 
     assert [r.codes for r in check_many(claims, select=["DS401"])] == [("DS401",), ()]
-    assert len(calls) == 2
+    assert len(calls) == 1

@@ -7,7 +7,7 @@ then line order):
 - the claim's own DSMT/MNT lines;
 - the services on record: the claim's ``history`` array and the ``history=`` argument of
   :func:`~dsmt_rules.check` (in a batch, also the ``history`` arrays of the beneficiary's other claims);
-- in a batch, the DSMT/MNT lines of the beneficiary's other claims (:class:`BatchIndex`).
+- in a batch, the DSMT/MNT lines of the beneficiary's other claims.
 
 The sources are views of one record, so they are merged, not added up. The same service on record
 listed by two views (the claim's ``history`` and ``history=``, or two claims of a batch) counts once
@@ -46,7 +46,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import operator
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from dateutil.relativedelta import relativedelta
@@ -54,24 +54,29 @@ from dateutil.relativedelta import relativedelta
 from dsmt_rules.models import Training
 
 if TYPE_CHECKING:
-    from dsmt_rules.models import Claim, HistoryEntry
+    from dsmt_rules.models import Claim, HistoryEntry, IndividualReason, SpecialNeed
     from dsmt_rules.profiles import Profile
 
 __all__ = [
     "RECORD",
     "Book",
+    "ClaimFacts",
+    "Entry",
     "Ledger",
+    "LineFacts",
     "Match",
     "Overage",
     "Period",
     "Phase",
     "RecordKey",
+    "ReferralFacts",
     "Service",
+    "facts_of",
     "initial_period_from",
     "line_services",
     "merge_record",
     "record_counts",
-    "services_of",
+    "referral_cap",
 ]
 
 RECORD = ""
@@ -167,36 +172,98 @@ def initial_period_from(start: dt.date, months: int) -> Period:
     return Period(start, same_day if same_day.day != start.day else same_day - _ONE_DAY)
 
 
-def _same(value: _T) -> _T:
-    return value
+class Entry(NamedTuple):
+    """A service on record as the ledger keeps it (a history entry's four facts)."""
+
+    service_date: dt.date
+    hcpcs: str
+    units: int
+    referral_id: str | None
 
 
-def services_of(
-    claim: Claim,
-    profile: Profile,
-    seq: int,
-    share: Callable[[str], str] = _same,
-    day: Callable[[dt.date], dt.date] = _same,
-) -> Iterator[Service]:
-    """The claim's DSMT and MNT lines as services (``share``/``day`` share repeated values)."""
-    codes = profile.ledger_codes
-    referral = claim.referral
-    referral_id = None if referral is None or referral.referral_id is None else referral.referral_id
-    training = None if referral is None else referral.training
-    for i, line in enumerate(claim.lines):
-        if line.hcpcs in codes:
-            yield Service(
-                day(line.service_date),
-                claim.claim_id,
-                seq,
-                i,
-                share(line.line_id),
-                share(line.hcpcs),
-                line.units,
-                referral_id,
-                training,
-                _unique(line.session_ids),
-            )
+class LineFacts(NamedTuple):
+    """What the history rules read of one DSMT line of the claim under check."""
+
+    line_id: str
+    hcpcs: str
+    units: int
+    service_date: dt.date
+    session_ids: tuple[str, ...]
+
+
+class ReferralFacts(NamedTuple):
+    """What the history rules read of the claim's referral."""
+
+    referral_id: str | None
+    training: Training
+    hours_ordered: float
+    individual_reason: IndividualReason | None
+    special_needs: tuple[SpecialNeed, ...]
+
+
+class ClaimFacts(NamedTuple):
+    """One claim as the ledger and the history rules see it: plain values, no PHI, no free text."""
+
+    seq: int
+    """The claim's sequence number in its batch (a claim checked alone: 0)."""
+    claim_id: str
+    services: tuple[Service, ...]
+    """The claim's DSMT and MNT lines as services, in line order."""
+    dsmt_lines: tuple[tuple[int, LineFacts], ...]
+    """(index in ``claim.lines``, line) of each DSMT line, in claim order."""
+    referral: ReferralFacts | None
+    history: tuple[Entry, ...]
+    """The services on record as the claim gives them (``history``, then ``history=``)."""
+    record: tuple[tuple[RecordKey, int], ...]
+    """How many times the claim's views of the record list each DSMT/MNT service (merged)."""
+
+
+def referral_cap(hours_ordered: float, profile: Profile) -> int:
+    """The units an order for ``hours_ordered`` hours covers (DS305): 10 hours = 20 units."""
+    return int(hours_ordered * 60 // profile.unit_minutes)
+
+
+def facts_of(
+    claim: Claim, profile: Profile, *, seq: int = 0, history: Iterable[HistoryEntry] = ()
+) -> ClaimFacts:
+    """The claim's facts; ``history`` is more of the record (the ``history=`` of ``check``)."""
+    dsmt = profile.dsmt_codes
+    dsmt_lines = tuple(
+        (
+            i,
+            LineFacts(
+                line.line_id, line.hcpcs, line.units, line.service_date, _unique(line.session_ids)
+            ),
+        )
+        for i, line in enumerate(claim.lines)
+        if line.hcpcs in dsmt
+    )
+    r = claim.referral
+    referral = (
+        None
+        if r is None
+        else ReferralFacts(
+            r.referral_id, r.training, r.hours_ordered, r.individual_reason, tuple(r.special_needs)
+        )
+    )
+    extra = tuple(history)
+    entries = tuple(
+        Entry(e.service_date, e.hcpcs, e.units, e.referral_id) for e in (*claim.history, *extra)
+    )
+    record: dict[RecordKey, int] = {}
+    if claim.history:
+        record = record_counts(claim.history, profile)
+    if extra:
+        merge_record(record, record_counts(extra, profile))
+    return ClaimFacts(
+        seq,
+        claim.claim_id,
+        tuple(line_services(claim, profile, seq)),
+        dsmt_lines,
+        referral,
+        entries,
+        tuple(record.items()),
+    )
 
 
 _new_tuple = tuple.__new__
@@ -238,7 +305,9 @@ def _unique(ids: Sequence[str]) -> tuple[str, ...]:
     return tuple(ids) if len(ids) < 2 else tuple(dict.fromkeys(ids))
 
 
-def record_counts(entries: Iterable[HistoryEntry], profile: Profile) -> dict[RecordKey, int]:
+def record_counts(
+    entries: Iterable[HistoryEntry | Entry], profile: Profile
+) -> dict[RecordKey, int]:
     """How many times one view of the record lists each DSMT/MNT service."""
     codes = profile.ledger_codes
     counts: dict[RecordKey, int] = {}
@@ -283,8 +352,10 @@ class Book:
         "period",
         "phases",
         "profile",
+        "referral_units",
         "referrals",
         "services",
+        "suspects",
     )
 
     def __init__(self, services: Iterable[Service], profile: Profile) -> None:
@@ -310,10 +381,15 @@ class Book:
         years: dict[int, int] = {}
         under: dict[str, int] = {}
         year_phases: dict[int, Phase] = {}
-        for k, (day, claim_id, seq, _, _, code, units, rid, training, _) in enumerate(
+        initial_cap = profile.initial_max_units
+        individual_cap = profile.initial_individual_max_units
+        suspects: set[int] = set()
+        keys: dict[_DuplicateKey, int] = {}  # a DSMT line's key -> the first seq, -1 once repeated
+        for k, (day, claim_id, seq, _, _, code, units, rid, training, sids) in enumerate(
             self.services
         ):
-            if claim_id != RECORD:
+            own = claim_id != RECORD
+            if own:
                 found = by_seq.get(seq)
                 if found is None:
                     by_seq[seq] = [k]
@@ -333,6 +409,16 @@ class Book:
                 start, end = period
             if units < 0:
                 units = 0
+            if own:
+                for key in [(code, sid) for sid in sids] if sids else [(code, day)]:
+                    first = keys.get(key)
+                    if first is None:
+                        keys[key] = seq
+                    else:  # a second line with the key (a line's ids are unique): a repeat
+                        suspects.add(seq)
+                        if first >= 0:
+                            suspects.add(first)
+                            keys[key] = -1
             if period is not None and start <= day <= end:
                 phases.append(_INITIAL)
                 initial[k] = in_initial
@@ -340,6 +426,12 @@ class Book:
                 if code == individual_code:
                     individual[k] = in_individual
                     in_individual += units
+                    if own and units and in_individual > individual_cap:
+                        suspects.add(seq)
+                if own and units and in_initial > initial_cap:
+                    suspects.add(seq)
+                if own and training is follow_up_training:
+                    suspects.add(seq)  # DS310: a follow-up order in the initial period
             else:
                 year = day.year
                 phase = year_phases.get(year)
@@ -349,6 +441,8 @@ class Book:
                 before = years.get(year, 0)
                 follow_up[k] = before
                 years[year] = before + units
+                if own and training is not None and training is not follow_up_training:
+                    suspects.add(seq)  # DS310: an initial order in the follow-up phase
             if rid is not None:
                 group = referrals.get(rid)
                 if group is None:
@@ -372,9 +466,54 @@ class Book:
         """Sequence number of a claim -> the positions of its lines, in order."""
         self.mnt_codes_by_date: Mapping[dt.date, set[str]] = by_date
         """The MNT codes of the services by date of service (DS501; do not modify)."""
+        self.referral_units: Mapping[str, int] = under
+        """Referral id -> every DSMT unit billed or on record under it (a bound for DS305)."""
+        services = self.services
+        for k, before in follow_up.items():  # DS403, now that the period (and so the caps) is known
+            s = services[k]
+            if (
+                s.claim_id != RECORD
+                and s.units > 0
+                and before + s.units > self.follow_up_cap(s.service_date.year)
+            ):
+                suspects.add(s.seq)
+        if by_date:  # DS501
+            for s in services:
+                if s.claim_id != RECORD and s.hcpcs in dsmt and s.service_date in by_date:
+                    suspects.add(s.seq)
+        self.suspects: frozenset[int] = frozenset(suspects)
+        """The claims (sequence numbers) whose lines DS110, DS310, DS401, DS402, DS403 or DS501
+        could report on: a superset of those they do report on. DS305 is bounded per claim
+        (:meth:`Ledger.may_report`)."""
+
+    def follow_up_cap(self, year: int) -> int:
+        """Follow-up units allowed in a calendar year.
+
+        With ``follow_up_in_initial_end_year`` false, none in the calendar year in which the
+        initial period ends (follow-up starts on January 1 of the next year).
+        """
+        period = self.period
+        if (
+            not self.profile.follow_up_in_initial_end_year
+            and period is not None
+            and year == period.end.year
+        ):
+            return 0
+        return self.profile.follow_up_max_units_per_year
 
     @classmethod
-    def of(
+    def of(cls, claims: Iterable[ClaimFacts], profile: Profile) -> Book:
+        """The book of one beneficiary's claims: their lines and their (merged) views of the record."""
+        lines: list[Service] = []
+        record: dict[RecordKey, int] = {}
+        for facts in claims:
+            lines.extend(facts.services)
+            if facts.record:
+                merge_record(record, dict(facts.record))
+        return cls.of_services(lines, record, profile)
+
+    @classmethod
+    def of_services(
         cls, lines: Sequence[Service], record: Mapping[RecordKey, int], profile: Profile
     ) -> Book:
         """The book of claim lines and the (merged) services on record.
@@ -433,68 +572,51 @@ class Ledger:
     in proportion to the claim's own lines (the book computes the rest once).
     """
 
-    __slots__ = ("_own", "_own_index", "book", "own_history", "profile", "seq")
+    __slots__ = ("_own", "_own_index", "book", "facts", "own_history", "profile", "seq")
 
-    def __init__(
-        self,
-        services: Iterable[Service],
-        profile: Profile,
-        *,
-        seq: int = 0,
-        own_history: Sequence[HistoryEntry] = (),
-    ) -> None:
-        self._bind(Book(services, profile), seq, tuple(own_history))
-
-    def _bind(self, book: Book, seq: int, own_history: tuple[HistoryEntry, ...]) -> None:
+    def __init__(self, book: Book, facts: ClaimFacts) -> None:
         self.book = book
         self.profile = book.profile
-        self.seq = seq
+        self.facts = facts
+        """The claim under check, as the ledger sees it."""
+        self.seq = facts.seq
         """The sequence number of the claim under check (its lines are the ones reported)."""
-        self.own_history = own_history
+        self.own_history: tuple[Entry, ...] = facts.history
         """The services on record as the claim under check gives them (``history`` + ``history=``)."""
-        self._own: Sequence[int] = book.by_seq.get(seq, ())
+        self._own: Sequence[int] = book.by_seq.get(facts.seq, ())
         """The positions of the claim's lines in ``services``, in ledger order."""
         self._own_index: dict[int, int] | None = None
 
     @classmethod
-    def view(cls, book: Book, *, seq: int = 0, own_history: Sequence[HistoryEntry] = ()) -> Ledger:
-        """The ledger of the claim with sequence number ``seq`` whose services ``book`` holds."""
-        ledger = cls.__new__(cls)
-        ledger._bind(book, seq, tuple(own_history))
-        return ledger
+    def view(cls, book: Book, facts: ClaimFacts) -> Ledger:
+        """The ledger of a claim of the beneficiary whose services ``book`` holds."""
+        return cls(book, facts)
 
     @classmethod
     def for_claim(
-        cls,
-        claim: Claim,
-        profile: Profile,
-        *,
-        history: Iterable[HistoryEntry] = (),
-        others: Iterable[Service] = (),
-        record: Mapping[RecordKey, int] | None = None,
-        seq: int = 0,
+        cls, claim: Claim, profile: Profile, *, history: Iterable[HistoryEntry] = (), seq: int = 0
     ) -> Ledger:
-        """The ledger of the claim's beneficiary.
+        """The ledger of one claim checked alone: its lines and its record (``history`` is more of
+        the record, the ``history=`` argument of ``check``)."""
+        facts = facts_of(claim, profile, seq=seq, history=history)
+        return cls(Book.of((facts,), profile), facts)
 
-        ``history`` is more of the record (the ``history=`` argument of ``check``). A batch adds
-        ``others`` (the beneficiary's other claims' lines; the claim's own, same ``seq``, are taken
-        from ``claim`` instead) and ``record`` (the services on record its claims list, merged).
-        A service on record under a referral id that a line of the ledger is billed under has that
-        referral's training (not known when the beneficiary's claims disagree about it).
+    def may_report(self) -> bool:
+        """Whether a history rule could report on the claim's lines (False: none can).
+
+        The book's suspects (DS110, DS310, DS401-DS403, DS501); a claim with its own record, whose
+        lines may repeat it (DS110); and DS305, when the units that could be under the claim's
+        referral pass what it orders.
         """
-        own = line_services(claim, profile, seq)
-        if not history and not claim.history and not record:
-            lines = [*(s for s in others if s.seq != seq), *own] if others else own
-            return cls.view(Book(lines, profile), seq=seq)
-        history = tuple(history)
-        own_history = (*claim.history, *history) if history else tuple(claim.history)
-        merged = dict(record) if record else {}
-        if claim.history:
-            merge_record(merged, record_counts(claim.history, profile))
-        if history:
-            merge_record(merged, record_counts(history, profile))
-        lines = [*(s for s in others if s.seq != seq), *own]
-        return cls.view(Book.of(lines, merged, profile), seq=seq, own_history=own_history)
+        facts = self.facts
+        if facts.seq in self.book.suspects or facts.history:
+            return True
+        referral = facts.referral
+        if referral is None:
+            return False
+        own = sum(line.units for _, line in facts.dsmt_lines if line.units > 0)
+        under = self.book.referral_units.get(referral.referral_id, 0) if referral.referral_id else 0
+        return under + own > referral_cap(referral.hours_ordered, self.profile)
 
     @property
     def services(self) -> tuple[Service, ...]:
@@ -527,19 +649,8 @@ class Ledger:
         return None if k is None else self.book.phases[k]
 
     def follow_up_cap(self, year: int) -> int:
-        """Follow-up units allowed in a calendar year.
-
-        With ``follow_up_in_initial_end_year`` false, none in the calendar year in which the
-        initial period ends (follow-up starts on January 1 of the next year).
-        """
-        period = self.initial_period
-        if (
-            not self.profile.follow_up_in_initial_end_year
-            and period is not None
-            and year == period.end.year
-        ):
-            return 0
-        return self.profile.follow_up_max_units_per_year
+        """Follow-up units allowed in a calendar year (:meth:`Book.follow_up_cap`)."""
+        return self.book.follow_up_cap(year)
 
     # --- caps -------------------------------------------------------------------------------------
 
@@ -655,7 +766,7 @@ class Ledger:
         return self.book.mnt_codes_by_date
 
 
-def _from_record(entry: HistoryEntry, rank: int, training: Training | None) -> Service:
+def _from_record(entry: HistoryEntry | Entry, rank: int, training: Training | None) -> Service:
     return Service(
         entry.service_date,
         RECORD,

@@ -16,17 +16,18 @@ service, ids and profile numbers: never PHI (no rule reads ``beneficiary_id``; a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from dsmt_rules.findings import Loc, Scalar, Severity
 
 if TYPE_CHECKING:
-    from dsmt_rules.history import Ledger
+    from dsmt_rules.history import ClaimFacts, Ledger
+    from dsmt_rules.history._ledger import LineFacts, ReferralFacts
     from dsmt_rules.models import Claim, ServiceLine, Session
     from dsmt_rules.profiles import Profile
 
-__all__ = ["Context", "Rule", "Violation", "violation"]
+__all__ = ["Context", "LedgerContext", "Rule", "Screen", "Violation", "violation"]
 
 
 class Violation(NamedTuple):
@@ -42,17 +43,14 @@ class Violation(NamedTuple):
 class Context:
     """One claim under check, with what rules share: the profile, the DSMT lines, sessions by id.
 
-    Built once per claim by the engine. ``ledger`` (the beneficiary's history) is built only when a
-    rule asks for it, by ``ledger_factory`` (the engine passes one for ``history=`` and for batches;
-    without one the ledger holds the claim and its own ``history`` array).
+    Built by the engine for a claim that its screens flag (:class:`Screen`). The history rules
+    get a :class:`LedgerContext` instead.
 
     The facts most rules need are computed once here: the DSMT lines (``dsmt_lines``) and, for each
     of them, the sessions it links (``dsmt_links``, also answered by :meth:`linked_sessions`).
     """
 
     __slots__ = (
-        "_ledger",
-        "_ledger_factory",
         "_links",
         "_sessions",
         "claim",
@@ -68,7 +66,6 @@ class Context:
         claim: Claim,
         profile: Profile,
         *,
-        ledger_factory: Callable[[Claim, Profile], Ledger] | None = None,
         mue: Mapping[str, int] | None = None,
     ) -> None:
         self.claim = claim
@@ -96,8 +93,6 @@ class Context:
         """``(index in claim.lines, line, linked sessions)`` for each DSMT line, in claim order;
         the linked sessions are those of :meth:`linked_sessions` (do not modify the lists)."""
         self._links = links
-        self._ledger_factory = ledger_factory
-        self._ledger: Ledger | None = None
 
     @property
     def sessions(self) -> Mapping[str, Session]:
@@ -105,18 +100,6 @@ class Context:
         if self._sessions is None:
             self._sessions = {s.session_id: s for s in self.claim.sessions}
         return self._sessions
-
-    @property
-    def ledger(self) -> Ledger:
-        """The beneficiary's services (history, this claim, and the batch), built on first use."""
-        if self._ledger is None:
-            if self._ledger_factory is None:
-                from dsmt_rules.history import Ledger
-
-                self._ledger = Ledger.for_claim(self.claim, self.profile)
-            else:
-                self._ledger = self._ledger_factory(self.claim, self.profile)
-        return self._ledger
 
     def linked_sessions(self, line: ServiceLine) -> list[tuple[int, Session]]:
         """The sessions a line links to that exist on the claim, each once, with their index in
@@ -144,6 +127,60 @@ def _linked(
             seen.add(i)
             found.append((i, sessions[i]))
     return found
+
+
+class LedgerContext:
+    """One claim under check by the history rules: its facts and the beneficiary's ledger.
+
+    The history rules read no claim, only what :func:`~dsmt_rules.history.facts_of` keeps of it
+    (plain values: a batch holds these, not its claims, until a beneficiary's last claim is read).
+    """
+
+    __slots__ = ("_line_ids", "facts", "ledger", "profile")
+
+    def __init__(self, facts: ClaimFacts, ledger: Ledger, profile: Profile) -> None:
+        self.facts = facts
+        self.ledger = ledger
+        self.profile = profile
+        self._line_ids: dict[int, str] | None = None
+
+    @property
+    def dsmt_lines(self) -> Sequence[tuple[int, LineFacts]]:
+        """``(index in claim.lines, line)`` of each DSMT line, in claim order."""
+        return self.facts.dsmt_lines
+
+    @property
+    def referral(self) -> ReferralFacts | None:
+        """What the claim's referral says (None: the claim has none)."""
+        return self.facts.referral
+
+    def line_id(self, index: int) -> str:
+        """The ``line_id`` of the claim's DSMT line at ``index`` in ``claim.lines``."""
+        if self._line_ids is None:
+            self._line_ids = {i: line.line_id for i, line in self.facts.dsmt_lines}
+        return self._line_ids[index]
+
+
+class Screen(NamedTuple):
+    """A rule's quick test: Python expressions that are true whenever the rule could find something.
+
+    The engine fuses the screens of a ruleset's rules into one generated function, one pass over
+    the claim and one loop over its DSMT lines (:mod:`dsmt_rules.engine`); a claim whose screens
+    are all false gets no finding from those rules and builds no :class:`Context`. A rule is run
+    when any of its expressions is true. A screen may over-approximate, never miss: a property
+    test checks every rule with its screen against the rule without it.
+
+    Names: ``claim``, ``referral``, ``provider``, ``accreditation``, ``codes`` (the diagnosis
+    codes), ``P`` (the profile; ``P.x`` is bound once per ruleset), ``MUE`` (the MUE table or None),
+    and the helpers of ``dsmt_rules.engine._screens``. In ``line``: ``line``, ``code``, ``units``,
+    ``day``, ``pos``, ``ids`` (session ids), ``linked`` (the sessions on the claim the line links,
+    in link order), ``minutes`` (their total). In ``session``: ``s``, each linked session, with the
+    line's names. A claim-level expression is evaluated only for claims with a DSMT line.
+    """
+
+    claim: str | None = None
+    line: str | None = None
+    session: str | None = None
 
 
 class Rule:
@@ -177,9 +214,11 @@ class Rule:
     runs_without_dsmt_lines: ClassVar[bool] = False
     """True only for rules that look at claims that have no DSMT line (DS002)."""
     uses_ledger: ClassVar[bool] = False
-    """True for rules that read ``ctx.ledger`` (the engine then reads a batch twice)."""
+    """True for the history rules: they get a :class:`LedgerContext`, not a :class:`Context`."""
+    screen: ClassVar[Screen | None] = None
+    """The rule's quick test (None: the rule runs on every claim with a DSMT line)."""
 
-    def check(self, ctx: Context) -> Iterable[Violation]:
+    def check(self, ctx: Any) -> Iterable[Violation]:
         """One violation per place the claim breaks this rule, in claim order.
 
         A generator, or a collection (a rule on the hot path may return ``()`` when it finds

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from dsmt_rules.findings import Scalar
-from dsmt_rules.rules._base import Context, Violation
+from dsmt_rules.rules._base import LedgerContext, Violation
 
 if TYPE_CHECKING:
     from dsmt_rules.history import Overage, Period
@@ -28,18 +28,18 @@ def by_line(overages: list[Overage]) -> list[Overage]:
 
 
 def overage_violations(
-    ctx: Context, overages: list[Overage], **values: Scalar
+    ctx: LedgerContext, overages: list[Overage], **values: Scalar
 ) -> Iterator[Violation]:
     """One violation per line past a cap, in line order, on ``("lines", i, "units")``.
 
     Every cap rule's message gets ``line``, ``total``, ``cap`` and ``over``, plus ``values``.
     """
     for o in by_line(overages):
-        line = ctx.claim.lines[o.line]
+        line_id = ctx.line_id(o.line)
         yield Violation(
             ("lines", o.line, "units"),
-            line.line_id,
-            {"line": line.line_id, "total": o.total, "cap": o.cap, "over": o.over, **values},
+            line_id,
+            {"line": line_id, "total": o.total, "cap": o.cap, "over": o.over, **values},
         )
 
 

@@ -11,11 +11,11 @@ from collections.abc import Collection, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from dsmt_rules.findings import Scalar, Severity
-from dsmt_rules.rules._base import Context, Rule, Violation, violation
+from dsmt_rules.rules._base import Context, LedgerContext, Rule, Screen, Violation, violation
 from dsmt_rules.rules._examples import base_line, base_session
 
 if TYPE_CHECKING:
-    from dsmt_rules.models import ServiceLine
+    from dsmt_rules.history._ledger import LineFacts
 
 __all__ = [
     "RULES",
@@ -62,6 +62,7 @@ class UnitsNotPositive(Rule):
     citation = "HCPCS G0108/G0109 descriptors (per 30 minutes)"
     carc_hint = "16"
     needs = "line.units"
+    screen = Screen(line="units < 1")
     fix = "Bill one unit per full 30 minutes furnished, or remove the line."
     example: ClassVar[dict[str, object]] = {"lines": [base_line(units=0)]}
     use_instead: ClassVar[dict[str, object]] = {"lines": [base_line(units=2)]}
@@ -109,6 +110,7 @@ class SessionTooShort(Rule):
     citation = "MBPM (Pub. 100-02) ch. 15 §300.3; Medicare.gov DSMT coverage"
     carc_hint = "151"
     needs = "session.minutes"
+    screen = Screen(session="s.minutes < P.min_session_minutes")
     companions = frozenset({"DS103"})
     fix = "Do not bill sessions shorter than 30 minutes; bill only the sessions that qualify."
     example: ClassVar[dict[str, object]] = {
@@ -175,6 +177,7 @@ class UnitsExceedTime(Rule):
     citation = "MBPM (Pub. 100-02) ch. 15 §300.3; HCPCS G0108/G0109 descriptors (per 30 minutes)"
     carc_hint = "151"
     needs = "line.units, sessions"
+    screen = Screen(line="units >= 1 and linked and units * P.unit_minutes > minutes")
     fix = "Bill floor(minutes / 30) units at most, or link every session the line covers."
     example: ClassVar[dict[str, object]] = {"lines": [base_line(units=3)]}
     use_instead: ClassVar[dict[str, object]] = {"lines": [base_line(units=2)]}
@@ -237,6 +240,7 @@ class GroupTooSmall(Rule):
     citation = "HCPCS G0109 descriptor"
     carc_hint = "16"
     needs = "session.attendees"
+    screen = Screen(session="code == P.group_code and s.attendees < P.group_min")
     fix = "Bill G0108 (individual) for a session with one attendee."
     example: ClassVar[dict[str, object]] = {"sessions": [base_session(attendees=1)]}
     use_instead: ClassVar[dict[str, object]] = {
@@ -296,6 +300,7 @@ class GroupTooLarge(Rule):
     citation = "42 CFR 410.141(c); Medicare.gov DSMT coverage"
     carc_hint = "16"
     needs = "session.attendees"
+    screen = Screen(session="code == P.group_code and s.attendees > P.group_max")
     fix = "Teach groups of at most 20; bill only sessions whose attendance is within the limit."
     example: ClassVar[dict[str, object]] = {"sessions": [base_session(attendees=21)]}
     use_instead: ClassVar[dict[str, object]] = {"sessions": [base_session(attendees=20)]}
@@ -359,6 +364,7 @@ class IndividualCodeForGroup(Rule):
     citation = "HCPCS G0108/G0109 descriptors"
     carc_hint = "16"
     needs = "session.format/attendees"
+    screen = Screen(session="code == P.individual_code and s.attendees >= P.group_min")
     fix = "Bill G0109 (group) for a session with 2 or more attendees."
     example: ClassVar[dict[str, object]] = {"lines": [base_line(hcpcs="G0108")]}
     use_instead: ClassVar[dict[str, object]] = {"lines": [base_line(hcpcs="G0109")]}
@@ -425,6 +431,7 @@ class SessionRecordMissing(Rule):
     citation = "MBPM (Pub. 100-02) ch. 15 §300"
     carc_hint = "16"
     needs = "line.session_ids"
+    screen = Screen(line="not ids or len(linked) != len(ids)")
     fix = "Send the session record (date, minutes, format, attendees, instructors) with the line."
     example: ClassVar[dict[str, object]] = {"lines": [base_line(session_ids=[])]}
     use_instead: ClassVar[dict[str, object]] = {"lines": [base_line(session_ids=[_SESSION_ID])]}
@@ -483,6 +490,7 @@ class SessionDateMismatch(Rule):
     citation = "claim integrity (sessions are dated on the attendance sheet)"
     carc_hint = "16"
     needs = "session.date, line.service_date"
+    screen = Screen(session="s.date != day")
     fix = "Correct the line's date of service, or split the line by session date."
     example: ClassVar[dict[str, object]] = {"sessions": [base_session(date="2026-02-03")]}
     use_instead: ClassVar[dict[str, object]] = {
@@ -540,6 +548,7 @@ class UnitsExceedMue(Rule):
     citation = "NCCI MUE (CMS Medically Unlikely Edits)"
     carc_hint = "151"
     needs = "MUE table"
+    screen = Screen(line="MUE is not None and code in MUE")
     fix = "Bill no more units per code and date of service than the MUE value."
     example_options: ClassVar[dict[str, object]] = {"mue": {"G0109": 2}}
     example: ClassVar[dict[str, object]] = {
@@ -587,14 +596,14 @@ class _Duplicate(NamedTuple):
 
     position: int
     """The line's index in ``claim.lines``."""
-    line: ServiceLine
+    line: LineFacts
     variant: str | None
     """Which of DS110's templates says what is billed twice and where it was billed first."""
     values: dict[str, Scalar]
     """The template's values besides the line and its code: the session or date, the other line."""
 
 
-def _duplicates_within_claim(ctx: Context) -> list[_Duplicate]:
+def _duplicates_within_claim(ctx: LedgerContext) -> list[_Duplicate]:
     """Later DSMT lines of this claim that repeat an earlier line's code and session.
 
     Two lines are the same service when they have the same code and link the same session id, or,
@@ -604,7 +613,7 @@ def _duplicates_within_claim(ctx: Context) -> list[_Duplicate]:
     duplicates: list[_Duplicate] = []
     if len(ctx.dsmt_lines) < 2:
         return duplicates
-    first: dict[tuple[str, str, str], ServiceLine] = {}
+    first: dict[tuple[str, str, str], LineFacts] = {}
     for i, line in ctx.dsmt_lines:
         # A line that repeats one of its own ids finds itself in ``first``: not a duplicate.
         if line.session_ids:
@@ -626,7 +635,7 @@ def _duplicates_within_claim(ctx: Context) -> list[_Duplicate]:
     return duplicates
 
 
-def _duplicates_outside_claim(ctx: Context, skip: Collection[int]) -> list[_Duplicate]:
+def _duplicates_outside_claim(ctx: LedgerContext, skip: Collection[int]) -> list[_Duplicate]:
     """DSMT lines that repeat a service on record or a line of the beneficiary's other claims.
 
     The ledger (``ctx.ledger``) decides: a service in the claim's ``history`` with the same code
@@ -722,7 +731,7 @@ class DuplicateService(Rule):
 
     uses_ledger = True
 
-    def check(self, ctx: Context) -> Iterable[Violation]:
+    def check(self, ctx: LedgerContext) -> Iterable[Violation]:
         found = _duplicates_within_claim(ctx)
         found += _duplicates_outside_claim(ctx, skip={dup.position for dup in found})
         if not found:

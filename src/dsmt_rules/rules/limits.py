@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from dsmt_rules.findings import Scalar, Severity
 from dsmt_rules.models import IndividualReason
-from dsmt_rules.rules._base import Context, Rule, Violation, violation
+from dsmt_rules.rules._base import LedgerContext, Rule, Violation, violation
 from dsmt_rules.rules._caps import MBPM, MGOV, by_line, overage_violations, period_dates
 from dsmt_rules.rules._examples import FOLLOW_UP_ORDER, base_line, history_entries
 
 if TYPE_CHECKING:
-    from dsmt_rules.models import Referral
+    from dsmt_rules.history._ledger import ReferralFacts
 
 __all__ = [
     "RULES",
@@ -89,7 +89,7 @@ class InitialHoursExceeded(Rule):
     }
     uses_ledger = True
 
-    def check(self, ctx: Context) -> Iterator[Violation]:
+    def check(self, ctx: LedgerContext) -> Iterator[Violation]:
         ledger = ctx.ledger
         yield from overage_violations(
             ctx,
@@ -99,7 +99,7 @@ class InitialHoursExceeded(Rule):
         )
 
 
-def _documents_exception(referral: Referral | None) -> bool:
+def _documents_exception(referral: ReferralFacts | None) -> bool:
     """Whether the referral documents why individual training is needed (MBPM §300.4).
 
     No group session within 2 months of the order, or additional insulin training: the reason
@@ -172,8 +172,8 @@ class InitialIndividualExceeded(Rule):
     }
     uses_ledger = True
 
-    def check(self, ctx: Context) -> Iterator[Violation]:
-        if _documents_exception(ctx.claim.referral):
+    def check(self, ctx: LedgerContext) -> Iterator[Violation]:
+        if _documents_exception(ctx.referral):
             return
         ledger = ctx.ledger
         yield from overage_violations(
@@ -237,20 +237,20 @@ class FollowUpHoursExceeded(Rule):
     use_instead: ClassVar[dict[str, Any]] = {**example, "lines": [base_line(units=1)]}
     uses_ledger = True
 
-    def check(self, ctx: Context) -> Iterator[Violation]:
+    def check(self, ctx: LedgerContext) -> Iterator[Violation]:
         ledger = ctx.ledger
         period = ledger.initial_period
         for o in by_line(ledger.follow_up_overages()):
-            line = ctx.claim.lines[o.line]
+            line_id = ctx.line_id(o.line)
             in_end_year = o.cap == 0 and period is not None and o.year == period.end.year
             when: dict[str, Scalar] = {}
             if in_end_year and period is not None:
                 when = {"end": period.end.isoformat(), "first_year": period.end.year + 1}
             yield violation(
                 ("lines", o.line, "units"),
-                line.line_id,
+                line_id,
                 variant="initial_end_year" if in_end_year else None,
-                line=line.line_id,
+                line=line_id,
                 year=o.year,
                 total=o.total,
                 cap=o.cap,

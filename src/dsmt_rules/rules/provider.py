@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, ClassVar
 from dsmt_rules._codes import bill_type, npi_is_ten_digits, npi_is_valid
 from dsmt_rules.findings import Loc, Scalar, Severity
 from dsmt_rules.models import Entity
-from dsmt_rules.rules._base import Context, Rule, Violation, violation
+from dsmt_rules.rules._base import Context, Rule, Screen, Violation, violation
 
 if TYPE_CHECKING:
     from dsmt_rules.models import Claim, Instructor
@@ -82,6 +82,11 @@ class ProgramNotAccredited(Rule):
     citation = "42 CFR 410.141(e), 410.142; MBPM (Pub. 100-02) ch. 15 §300.2"
     carc_hint = "B7"
     needs = "billing_provider.accreditation"
+    screen = Screen(
+        claim="accreditation is None or not self.approved(accreditation.organization, "
+        "P.accrediting_organizations)"
+    )
+    approved = staticmethod(_is_approved)
     fix = "Record the program's ADA or ADCES accreditation (organization and dates) for the billing provider."
     example: ClassVar[dict[str, object]] = {"billing_provider": {"accreditation": None}}
     use_instead: ClassVar[dict[str, object]] = {
@@ -144,6 +149,10 @@ class AccreditationLapsed(Rule):
     citation = "42 CFR 410.141(e)"
     carc_hint = "B7"
     needs = "accreditation dates"
+    screen = Screen(
+        line="accreditation is not None and (day < accreditation.effective or "
+        "(accreditation.expires is not None and day > accreditation.expires))"
+    )
     fix = "Bill only sessions furnished while the accreditation was in force."
     example: ClassVar[dict[str, object]] = {
         "billing_provider": {"accreditation": {"effective": "2022-01-01", "expires": "2026-01-01"}}
@@ -174,6 +183,25 @@ class AccreditationLapsed(Rule):
                     )
                 )
         return found
+
+
+def _every_npi_valid(claim: Claim) -> bool:
+    """Whether every NPI on the claim (those :func:`_npis` lists) is valid: the fast, quiet walk."""
+    valid = npi_is_valid
+    if not valid(claim.billing_provider.npi):
+        return False
+    referral = claim.referral
+    npi = None if referral is None else referral.practitioner_npi
+    if npi is not None and not valid(npi):
+        return False
+    for line in claim.lines:
+        if line.rendering_npi is not None and not valid(line.rendering_npi):
+            return False
+    for session in claim.sessions:
+        for instructor in session.instructors or ():
+            if instructor.npi is not None and not valid(instructor.npi):
+                return False
+    return True
 
 
 class InvalidNpi(Rule):
@@ -234,6 +262,8 @@ class InvalidNpi(Rule):
     citation = "CMS NPI standard (Luhn check digit with prefix 80840)"
     carc_hint = "16"
     needs = "any NPI"
+    screen = Screen(claim="not self.every_npi_valid(claim)")
+    every_npi_valid = staticmethod(_every_npi_valid)
     fix = "Look the provider up in NPPES and copy the NPI exactly."
     example: ClassVar[dict[str, object]] = {"billing_provider": {"npi": "1234567890"}}
     use_instead: ClassVar[dict[str, object]] = {"billing_provider": {"npi": "1234567893"}}
@@ -258,25 +288,6 @@ _DEFAULT = "billing_provider_check_digit"
 """DS203's ``message``: the billing NPI's check digit is wrong (the other cases are variants)."""
 
 
-def _every_npi_valid(claim: Claim) -> bool:
-    """Whether every NPI on the claim (those :func:`_npis` lists) is valid: the fast, quiet walk."""
-    valid = npi_is_valid
-    if not valid(claim.billing_provider.npi):
-        return False
-    referral = claim.referral
-    npi = None if referral is None else referral.practitioner_npi
-    if npi is not None and not valid(npi):
-        return False
-    for line in claim.lines:
-        if line.rendering_npi is not None and not valid(line.rendering_npi):
-            return False
-    for session in claim.sessions:
-        for instructor in session.instructors or ():
-            if instructor.npi is not None and not valid(instructor.npi):
-                return False
-    return True
-
-
 def _npis(claim: Claim) -> Iterator[tuple[Loc, str | None, str, dict[str, Scalar], str]]:
     """Every NPI on the claim, in document order: (loc, line id, field, template values, NPI)."""
     billing = claim.billing_provider.npi
@@ -294,6 +305,14 @@ def _npis(claim: Claim) -> Iterator[tuple[Loc, str | None, str, dict[str, Scalar
                 values: dict[str, Scalar] = {"instructor": j + 1, "date": session.date.isoformat()}
                 loc = ("sessions", s, "instructors", j, "npi")
                 yield loc, None, "instructor", values, instructor.npi
+
+
+def _any_qualified(instructors: Iterable[Instructor], qualified: frozenset[str]) -> bool:
+    """Whether an instructor holds a credential of ``qualified``."""
+    for instructor in instructors:  # noqa: SIM110 - a loop: any() over a generator costs 3x
+        if not qualified.isdisjoint(instructor.credentials):
+            return True
+    return False
 
 
 class NoQualifiedInstructor(Rule):
@@ -335,6 +354,11 @@ class NoQualifiedInstructor(Rule):
     citation = "42 CFR 410.144; DSMT accreditation standards"
     carc_hint = "185"
     needs = "session.instructors"
+    screen = Screen(
+        session="s.instructors is not None and "
+        "not self.any_qualified(s.instructors, P.qualified_credentials)"
+    )
+    any_qualified = staticmethod(_any_qualified)
     fix = (
         "Record the qualified instructor (RN, RD/RDN, pharmacist, CDCES/CDE or BC-ADM) who taught."
     )
@@ -395,14 +419,6 @@ class NoQualifiedInstructor(Rule):
 _ROSTER_VARIANTS = {0: "no_instructor", 1: "one_instructor"}
 
 
-def _any_qualified(instructors: Iterable[Instructor], qualified: frozenset[str]) -> bool:
-    """Whether an instructor holds a credential of ``qualified``."""
-    for instructor in instructors:  # noqa: SIM110 - a loop: any() over a generator costs 3x
-        if not qualified.isdisjoint(instructor.credentials):
-            return True
-    return False
-
-
 class RhcNotBillable(Rule):
     """A rural health clinic bills DSMT.
 
@@ -435,6 +451,12 @@ class RhcNotBillable(Rule):
     citation = "42 CFR 405.2463"
     carc_hint = "5"
     needs = "billing_provider.entity, type_of_bill"
+    screen = Screen(
+        claim="provider.entity is self.RHC or (claim.type_of_bill is not None and "
+        "self.bill_type(claim.type_of_bill) in P.rhc_bill_types)"
+    )
+    RHC = Entity.RHC
+    bill_type = staticmethod(bill_type)
     fix = "Do not bill DSMT (G0108/G0109) under the RHC."
     example: ClassVar[dict[str, object]] = {"billing_provider": {"entity": "rhc"}}
     use_instead: ClassVar[dict[str, object]] = {"billing_provider": {"entity": "physician"}}
@@ -476,6 +498,12 @@ class FqhcGroupNotAVisit(Rule):
     citation = "42 CFR 405.2463; MLN FQHC fact sheet"
     carc_hint = "5"
     needs = "billing_provider.entity, type_of_bill"
+    screen = Screen(
+        line="code == P.group_code and (provider.entity is self.FQHC or (claim.type_of_bill "
+        "is not None and self.bill_type(claim.type_of_bill) in P.fqhc_bill_types))"
+    )
+    FQHC = Entity.FQHC
+    bill_type = staticmethod(bill_type)
     fix = "Do not bill group DSMT as an FQHC visit."
     example: ClassVar[dict[str, object]] = {
         "form": "institutional",

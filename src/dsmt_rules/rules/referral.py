@@ -12,8 +12,9 @@ from typing import Any, ClassVar
 
 from dsmt_rules import _icd10
 from dsmt_rules.findings import Severity
+from dsmt_rules.history import referral_cap
 from dsmt_rules.models import Training
-from dsmt_rules.rules._base import Context, Rule, Violation, violation
+from dsmt_rules.rules._base import Context, LedgerContext, Rule, Screen, Violation, violation
 from dsmt_rules.rules._caps import MBPM, overage_violations, period_dates
 from dsmt_rules.rules._examples import FOLLOW_UP_ORDER, base_line, history_entries
 
@@ -32,7 +33,6 @@ __all__ = [
 ]
 
 _MBPM = f"{MBPM} §300"
-MINUTES_PER_HOUR = 60
 _INITIAL = Training.INITIAL
 """An enum member as a module constant: a member lookup on its class is slow in Python 3.11."""
 
@@ -81,6 +81,7 @@ class ReferralMissing(Rule):
     citation = f"{_MBPM}; Medicare.gov DSMT coverage"
     carc_hint = "16"
     needs = "referral"
+    screen = Screen(claim="referral is None")
     fix = "Add the written, signed order (referral) for the training."
     example: ClassVar[dict[str, object]] = {"referral": None}
     use_instead: ClassVar[dict[str, object]] = {
@@ -117,6 +118,7 @@ class ReferralUnsigned(Rule):
     citation = _MBPM
     carc_hint = "16"
     needs = "referral.signed"
+    screen = Screen(claim="referral is not None and not referral.signed")
     fix = "Obtain the ordering practitioner's signature on the referral."
     example: ClassVar[dict[str, object]] = {"referral": {"signed": False}}
     use_instead: ClassVar[dict[str, object]] = {"referral": {"signed": True}}
@@ -154,6 +156,10 @@ class ReferrerNotQualified(Rule):
     citation = f"{_MBPM}; SSA §1861(qq)"
     carc_hint = "16"
     needs = "referral.practitioner_role"
+    screen = Screen(
+        claim="referral is not None and referral.practitioner_role not in "
+        "P.qualified_referrer_roles"
+    )
     fix = "Obtain the order from the physician or qualified NPP treating the diabetes."
     example: ClassVar[dict[str, object]] = {"referral": {"practitioner_role": "other"}}
     use_instead: ClassVar[dict[str, object]] = {
@@ -202,6 +208,7 @@ class ReferralAfterService(Rule):
     citation = _MBPM
     carc_hint = "16"
     needs = "referral.date"
+    screen = Screen(line="referral is not None and referral.date > day")
     fix = "Bill only services furnished on or after the date of the order."
     example: ClassVar[dict[str, object]] = {"referral": {"date": "2026-02-03"}}
     use_instead: ClassVar[dict[str, object]] = {"referral": {"date": "2026-02-02"}}
@@ -269,11 +276,11 @@ class ReferralHoursExceeded(Rule):
     }
     uses_ledger = True
 
-    def check(self, ctx: Context) -> Iterator[Violation]:
-        referral = ctx.claim.referral
+    def check(self, ctx: LedgerContext) -> Iterator[Violation]:
+        referral = ctx.referral
         if referral is None:
             return
-        cap = int(referral.hours_ordered * MINUTES_PER_HOUR // ctx.profile.unit_minutes)
+        cap = referral_cap(referral.hours_ordered, ctx.profile)
         overages = ctx.ledger.referral_overages(referral.referral_id, cap)
         yield from overage_violations(ctx, overages, hours=referral.hours_ordered)
 
@@ -305,6 +312,11 @@ class InitialOrderOverLimit(Rule):
     citation = _MBPM
     carc_hint = "16"
     needs = "referral"
+    screen = Screen(
+        claim="referral is not None and referral.training is self.INITIAL and "
+        "referral.hours_ordered > P.initial_order_max_hours"
+    )
+    INITIAL = Training.INITIAL
     fix = "Have the order corrected to at most the initial training limit."
     example: ClassVar[dict[str, object]] = {"referral": {"hours_ordered": 12}}
     use_instead: ClassVar[dict[str, object]] = {"referral": {"hours_ordered": 10}}
@@ -355,6 +367,7 @@ class DiagnosisMissing(Rule):
     citation = "HIPAA 837 diagnosis pointers"
     carc_hint = "16"
     needs = "line.diagnosis_pointers"
+    screen = Screen(line="not line.diagnosis_pointers or max(line.diagnosis_pointers) > len(codes)")
     fix = "Point each DSMT line to the claim's diabetes diagnosis."
     example: ClassVar[dict[str, object]] = {"lines": [base_line(diagnosis_pointers=[3])]}
     use_instead: ClassVar[dict[str, object]] = {"lines": [base_line()]}
@@ -389,6 +402,26 @@ class DiagnosisMissing(Rule):
 def _pointed_codes(codes: Sequence[str], pointers: Sequence[int]) -> list[str]:
     """The diagnosis codes a line's valid pointers designate, in pointer order."""
     return [codes[p - 1] for p in pointers if 1 <= p <= len(codes)]
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _in_categories(code: str, prefixes: tuple[str, ...]) -> bool:
+    """Whether a code, as written, starts with one of ``prefixes`` once undotted and upper-cased.
+
+    Cached: claims repeat a few hundred diagnosis codes.
+    """
+    return _icd10.normalize(code).startswith(prefixes)
+
+
+def _points_to_diabetes(
+    codes: Sequence[str], pointers: Sequence[int], diabetes: tuple[str, ...]
+) -> bool:
+    """Whether a valid pointer designates a code in one of the ``diabetes`` categories."""
+    count = len(codes)
+    for p in pointers:  # noqa: SIM110 - a loop: any() over a generator costs 3x
+        if 1 <= p <= count and _in_categories(codes[p - 1], diabetes):
+            return True
+    return False
 
 
 class DiagnosisNotDiabetes(Rule):
@@ -426,6 +459,10 @@ class DiagnosisNotDiabetes(Rule):
     citation = "42 CFR 410.140; NGS DSMT billing guide"
     carc_hint = "11"
     needs = "diagnosis codes"
+    screen = Screen(
+        line="not self.points_to_diabetes(codes, line.diagnosis_pointers, P.diabetes_code_prefixes)"
+    )
+    points_to_diabetes = staticmethod(_points_to_diabetes)
     fix = "Point the line to the diabetes diagnosis the training is for."
     example: ClassVar[dict[str, object]] = {"diagnosis_codes": ["R73.03", "I10"]}
     use_instead: ClassVar[dict[str, object]] = {"diagnosis_codes": ["E11.9", "R73.03"]}
@@ -464,29 +501,18 @@ class DiagnosisNotDiabetes(Rule):
         return found
 
 
-def _points_to_diabetes(
-    codes: Sequence[str], pointers: Sequence[int], diabetes: tuple[str, ...]
-) -> bool:
-    """Whether a valid pointer designates a code in one of the ``diabetes`` categories."""
-    count = len(codes)
-    for p in pointers:  # noqa: SIM110 - a loop: any() over a generator costs 3x
-        if 1 <= p <= count and _in_categories(codes[p - 1], diabetes):
-            return True
-    return False
-
-
-@functools.lru_cache(maxsize=1 << 12)
-def _in_categories(code: str, prefixes: tuple[str, ...]) -> bool:
-    """Whether a code, as written, starts with one of ``prefixes`` once undotted and upper-cased.
-
-    Cached: claims repeat a few hundred diagnosis codes.
-    """
-    return _icd10.normalize(code).startswith(prefixes)
-
-
 def _shown(code: str) -> str:
     """A diagnosis as a message may show it: the code, dotted; never free text."""
     return _icd10.dotted(code) if _icd10.is_code_shaped(code) else "a value that is not a code"
+
+
+def _all_billable(codes: Sequence[str]) -> bool:
+    """Whether every code is a valid, billable ICD-10-CM code (each answer cached)."""
+    is_billable = _icd10.is_billable
+    for code in codes:  # noqa: SIM110 - a loop: all() over a generator costs 3x
+        if not is_billable(code):
+            return False
+    return True
 
 
 class DiagnosisCodeInvalid(Rule):
@@ -527,6 +553,8 @@ class DiagnosisCodeInvalid(Rule):
     citation = "ICD-10-CM official code set (billable codes)"
     carc_hint = "16"
     needs = "diagnosis codes"
+    screen = Screen(claim="not self.all_billable(codes)")
+    all_billable = staticmethod(_all_billable)
     fix = "Report each diagnosis at its most specific (billable) ICD-10-CM code."
     example: ClassVar[dict[str, object]] = {"diagnosis_codes": ["E11", "I10"]}
     use_instead: ClassVar[dict[str, object]] = {"diagnosis_codes": ["E11.9", "I10"]}
@@ -610,8 +638,8 @@ class ReferralPhaseMismatch(Rule):
     }
     uses_ledger = True
 
-    def check(self, ctx: Context) -> Iterator[Violation]:
-        referral = ctx.claim.referral
+    def check(self, ctx: LedgerContext) -> Iterator[Violation]:
+        referral = ctx.referral
         if referral is None:
             return
         ledger = ctx.ledger

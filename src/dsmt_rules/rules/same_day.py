@@ -7,13 +7,13 @@ from collections.abc import Iterator, Mapping
 from typing import ClassVar
 
 from dsmt_rules.findings import Severity
-from dsmt_rules.rules._base import Context, Rule, Violation, violation
+from dsmt_rules.rules._base import LedgerContext, Rule, Violation, violation
 from dsmt_rules.rules._examples import base_line
 
 __all__ = ["RULES", "MntSameDay"]
 
 
-def _mnt_codes_by_date(ctx: Context) -> Mapping[dt.date, set[str]]:
+def _mnt_codes_by_date(ctx: LedgerContext) -> Mapping[dt.date, set[str]]:
     """The beneficiary's MNT codes by date of service, from the ledger: this claim's lines, its
     ``history`` (and ``history=``) and, in a batch, the beneficiary's other claims (computed once
     per beneficiary and shared by its claims: do not modify)."""
@@ -79,7 +79,7 @@ class MntSameDay(Rule):
 
     uses_ledger = True
 
-    def check(self, ctx: Context) -> Iterator[Violation]:
+    def check(self, ctx: LedgerContext) -> Iterator[Violation]:
         by_date = _mnt_codes_by_date(ctx)
         if not by_date:
             return

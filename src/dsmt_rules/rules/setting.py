@@ -8,7 +8,7 @@ from typing import ClassVar
 from dsmt_rules._codes import bill_type
 from dsmt_rules.findings import Loc, Severity
 from dsmt_rules.models import ClaimForm, Delivery
-from dsmt_rules.rules._base import Context, Rule, Violation, violation
+from dsmt_rules.rules._base import Context, Rule, Screen, Violation, violation
 from dsmt_rules.rules._examples import base_line
 
 __all__ = [
@@ -56,6 +56,7 @@ class InpatientPlaceOfService(Rule):
     citation = "SSA §1861(qq)"
     carc_hint = "58"
     needs = "line.place_of_service"
+    screen = Screen(line="pos is not None and pos in P.inpatient_places_of_service")
     fix = (
         "Bill DSMT only for outpatient training, with the place of service where it was furnished."
     )
@@ -104,6 +105,12 @@ class BillTypeNotAllowed(Rule):
     citation = "MCPM (Pub. 100-04) ch. 18 §120.1"
     carc_hint = "5"
     needs = "type_of_bill"
+    screen = Screen(
+        claim="claim.form is self.INSTITUTIONAL and claim.type_of_bill is not None and "
+        "self.bill_type(claim.type_of_bill) not in P.allowed_bill_types"
+    )
+    INSTITUTIONAL = ClaimForm.INSTITUTIONAL
+    bill_type = staticmethod(bill_type)
     fix = "Bill DSMT under an accepted type of bill, e.g. 131 for hospital outpatient."
     example: ClassVar[dict[str, object]] = {
         "form": "institutional",
@@ -173,6 +180,11 @@ class TelehealthCodingInconsistent(Rule):
     citation = "Medicare telehealth services list"
     carc_hint = "4"
     needs = "session.delivery, POS, modifiers"
+    screen = Screen(
+        session="(s.delivery is self.TELEHEALTH) != ((pos is not None and pos in "
+        "P.telehealth_places_of_service) or not P.telehealth_modifiers.isdisjoint(line.modifiers))"
+    )
+    TELEHEALTH = Delivery.TELEHEALTH
     fix = "Code telehealth sessions with POS 02/10 or modifier 95; code in-person sessions without."
     example: ClassVar[dict[str, object]] = {
         "sessions": [

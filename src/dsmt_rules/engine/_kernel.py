@@ -1,0 +1,297 @@
+"""The kernel: one beneficiary's claims in, one report per claim out.
+
+Checking a claim is two stages, so that a batch never has to hold its claims:
+
+1. :func:`prepare` (one record, on its own): the fused screen, then the claim rules it flags
+   (findings), DS001 for a record that is not a claim, DS003 for the faults of the input's
+   structure, and the claim's :class:`~dsmt_rules.history.ClaimFacts` when a history rule is
+   enabled. The result, a :class:`Prepared`, is small: plain values, no claim.
+2. :func:`finish` (one beneficiary's prepared claims): one :class:`~dsmt_rules.history.Book` of
+   their facts, then the history rules for each claim whose lines they could report on
+   (:meth:`~dsmt_rules.history.Ledger.may_report`), and the report.
+
+:func:`check_alone` runs both for one claim, skipping the book when no history rule can report
+(:func:`_quiet_alone`). The engine here is the only maker of findings (:func:`make_finding`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
+from typing import NamedTuple
+
+from dsmt_rules.engine._ruleset import Active, Ruleset, active
+from dsmt_rules.findings import Finding, Loc, Report
+from dsmt_rules.history import Book, ClaimFacts, Ledger, facts_of, initial_period_from
+from dsmt_rules.history._ledger import referral_cap
+from dsmt_rules.models import Claim, HistoryEntry, Training
+from dsmt_rules.records import Problem, Record, StructureProblem
+from dsmt_rules.rules._base import Context, LedgerContext, Violation
+from dsmt_rules.rules.document import InvalidDocument, X12StructureError
+
+__all__ = ["Prepared", "check_alone", "finish", "make_finding", "prepare"]
+
+_FOLLOW_UP = Training.FOLLOW_UP
+
+
+def make_finding(a: Active, v: Violation, source: str | None) -> Finding:
+    """The one place a :class:`Finding` is made: a rule's violation, with its template filled."""
+    template = a.message if v.variant is None else a.variants[v.variant]
+    # Positional, in Finding's field order (code, name, severity, message, loc, line_id, source,
+    # citation, carc_hint, url, ctx): eleven keyword arguments cost a third more per finding.
+    return Finding(
+        a.code,
+        a.name,
+        a.severity,
+        template.format_map(v.values),
+        v.loc,
+        v.line_id,
+        source,
+        a.citation,
+        a.carc_hint,
+        a.url,
+        v.values,
+    )
+
+
+def rebuild_finding(a: Active, finding: Finding) -> Finding:
+    """A finding of ``a``'s rule with ``a``'s metadata (for findings read back from a spill)."""
+    return dataclasses.replace(
+        finding, name=a.name, citation=a.citation, carc_hint=a.carc_hint, url=a.url
+    )
+
+
+_DS001 = active(InvalidDocument, InvalidDocument.default_severity)
+"""DS001 is never deselected or downgraded: a record that cannot be read must not pass silently."""
+_DS003 = active(X12StructureError, X12StructureError.default_severity)
+
+
+def _where(loc: Loc) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def invalid_document_findings(
+    record: int, problems: Sequence[Problem], source: str | None
+) -> tuple[Finding, ...]:
+    """One DS001 finding per problem of a record that could not be read."""
+    return tuple(
+        make_finding(
+            _DS001,
+            Violation(
+                loc,
+                None,
+                {
+                    "record": record,
+                    "problem": problem,
+                    "where": _where(loc) if loc else "the record",
+                },
+            ),
+            source,
+        )
+        for loc, problem in (problems or [((), "unreadable record")])
+    )
+
+
+def _structure_findings(structure: Iterable[StructureProblem], rules: Ruleset) -> list[Finding]:
+    """DS003 findings of the faults in the input's structure, under the rules' severity."""
+    level = rules.severities.get(_DS003.code, _DS003.severity)
+    a = _DS003 if level is _DS003.severity else dataclasses.replace(_DS003, severity=level)
+    return [
+        make_finding(
+            a, Violation((), p.line_id, {"segment": p.segment, "problem": p.problem}), p.source
+        )
+        for p in structure
+    ]
+
+
+def _by_code(finding: Finding) -> str:
+    return finding.code
+
+
+def _positioned(findings: Iterable[Finding], sources: Mapping[Loc, str]) -> tuple[Finding, ...]:
+    """Each finding with the input position of the longest prefix of its ``loc`` that has one."""
+    out: list[Finding] = []
+    for finding in findings:
+        for end in range(len(finding.loc), 0, -1):
+            where = sources.get(finding.loc[:end])
+            if where is not None:
+                finding = dataclasses.replace(finding, source=where)
+                break
+        out.append(finding)
+    return tuple(out)
+
+
+class Prepared(NamedTuple):
+    """A record after the first stage: what its report still needs, and nothing of its claim."""
+
+    seq: int
+    """Its sequence number in the batch (0, 1, 2, ... in input order)."""
+    position: int | None
+    """``Report.record``: its position in its input."""
+    claim_id: str | None
+    key: str | None
+    """The beneficiary (grouping only, never output); None for a record that is not a claim."""
+    findings: tuple[Finding, ...]
+    """Its findings so far (the claim rules', DS001, DS003), in code order, not yet positioned."""
+    facts: ClaimFacts | None
+    """The claim as the history rules see it (None: not a claim, or no history rule enabled)."""
+    dsmt: bool
+    """Whether the claim has a DSMT line (the history rules report only on those)."""
+    source: str | None
+    """``Record.source``: where the record is in its input (every finding starts with it)."""
+    sources: Mapping[Loc, str]
+    """Input positions of parts of the claim (X12, FHIR), applied to the findings at the end."""
+
+
+def _claim_findings(claim: Claim, rules: Ruleset, source: str | None) -> tuple[list[Finding], bool]:
+    """The claim rules' findings (those the fused screen flags), and whether it has DSMT lines."""
+    hits = rules.screen(claim)
+    if hits == -1:
+        if not rules.without_lines:
+            return [], False
+        ctx = Context(claim, rules.profile, mue=rules.mue)
+        return [
+            make_finding(a, v, source) for a in rules.without_lines for v in a.check(ctx)
+        ], False
+    if not hits:
+        return [], True
+    ctx = Context(claim, rules.profile, mue=rules.mue)
+    out: list[Finding] = []
+    for a in rules.claim_rules:
+        if hits & a.bit:
+            for v in a.check(ctx):
+                out.append(make_finding(a, v, source))
+    return out, True
+
+
+def prepare(
+    record: Record, seq: int, rules: Ruleset, *, history: Iterable[HistoryEntry] = ()
+) -> Prepared:
+    """The first stage for one record (``history``: more of its beneficiary's record)."""
+    claim = record.claim
+    source = record.source
+    if claim is None:
+        findings: list[Finding] = []
+        if record.problems or not record.structure:
+            findings.extend(invalid_document_findings(record.position, record.problems, source))
+        if record.structure:
+            findings.extend(_structure_findings(record.structure, rules))
+            findings.sort(key=_by_code)
+        return Prepared(
+            seq,
+            record.position,
+            record.claim_id,
+            None,
+            tuple(findings),
+            None,
+            False,
+            source,
+            record.sources,
+        )
+    findings, dsmt = _claim_findings(claim, rules, source)
+    if record.structure and _DS003.code in rules.enabled:
+        findings.extend(_structure_findings(record.structure, rules))
+        findings.sort(key=_by_code)
+    facts = facts_of(claim, rules.profile, seq=seq, history=history) if rules.ledger_rules else None
+    return Prepared(
+        seq,
+        record.position,
+        claim.claim_id,
+        claim.beneficiary_id,
+        tuple(findings),
+        facts,
+        dsmt,
+        source,
+        record.sources,
+    )
+
+
+def _ledger_findings(
+    facts: ClaimFacts, ledger: Ledger, rules: Ruleset, source: str | None
+) -> list[Finding]:
+    ctx = LedgerContext(facts, ledger, rules.profile)
+    return [make_finding(a, v, source) for a in rules.ledger_rules for v in a.check(ctx)]
+
+
+def _report(p: Prepared, extra: list[Finding]) -> Report:
+    findings: Sequence[Finding] = p.findings
+    if extra:
+        findings = sorted((*findings, *extra), key=_by_code)  # stable: each rule's order kept
+    if p.sources and findings:
+        findings = _positioned(findings, p.sources)
+    return Report(p.claim_id, tuple(findings), p.position)
+
+
+def finish(group: Sequence[Prepared], rules: Ruleset) -> list[Report]:
+    """The second stage for one beneficiary's prepared claims: one report each, in their order."""
+    if not rules.ledger_rules:
+        return [_report(p, []) for p in group]
+    facts = [p.facts for p in group if p.facts is not None]
+    if len(facts) == 1 and _quiet(facts[0], rules):
+        return [_report(p, []) for p in group]
+    book = Book.of(facts, rules.profile)
+    reports: list[Report] = []
+    for p in group:
+        extra: list[Finding] = []
+        if p.facts is not None and p.dsmt:
+            ledger = Ledger(book, p.facts)
+            if ledger.may_report():
+                extra = _ledger_findings(p.facts, ledger, rules, p.source)
+        reports.append(_report(p, extra))
+    return reports
+
+
+def _quiet(facts: ClaimFacts, rules: Ruleset) -> bool:
+    """Whether no history rule can report on a claim that is its beneficiary's only one.
+
+    True when the claim carries no record of its own, bills no MNT, repeats no line, and its DSMT
+    lines all fall in one phase without passing a cap: the book of the claim alone would have no
+    suspects and DS305's bound would hold (a property test checks this against the book).
+    """
+    if facts.history or facts.record:
+        return False
+    profile = rules.profile
+    dsmt = profile.dsmt_codes
+    services = facts.services
+    if not services:
+        return True
+    total = individual = 0
+    first = last = services[0].service_date
+    keys: set[tuple[str, object]] = set()
+    individual_code = profile.individual_code
+    for s in services:
+        if s.hcpcs not in dsmt:
+            return False  # MNT on the claim: DS501 decides
+        for key in (
+            [(s.hcpcs, sid) for sid in s.session_ids]
+            if s.session_ids
+            else [(s.hcpcs, s.service_date)]
+        ):
+            if key in keys:
+                return False
+            keys.add(key)
+        if s.units > 0:
+            total += s.units
+            if s.hcpcs == individual_code:
+                individual += s.units
+        day = s.service_date
+        if day < first:
+            first = day
+        elif day > last:
+            last = day
+    referral = facts.referral
+    if referral is not None and total > referral_cap(referral.hours_ordered, profile):
+        return False
+    if referral is not None and referral.training is _FOLLOW_UP:
+        return total <= profile.follow_up_max_units_per_year  # all follow-up, no initial period
+    if last > initial_period_from(first, profile.initial_period_months).end:
+        return False
+    return total <= profile.initial_max_units and individual <= profile.initial_individual_max_units
+
+
+def check_alone(
+    record: Record, rules: Ruleset, *, history: Iterable[HistoryEntry] = (), seq: int = 0
+) -> Report:
+    """Both stages for one record checked on its own (``check``): no batch, no other claims."""
+    p = prepare(record, seq, rules, history=history)
+    return finish((p,), rules)[0]

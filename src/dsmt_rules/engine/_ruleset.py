@@ -1,0 +1,221 @@
+"""Compiled rulesets: a profile and a rule selection, with every rule's effective severity.
+
+A :class:`Ruleset` splits the enabled rules three ways: the claim rules (they read the claim,
+through a :class:`~dsmt_rules.rules._base.Context`), the history rules (they read the ledger,
+through a :class:`~dsmt_rules.rules._base.LedgerContext`), and DS002 (a claim without DSMT lines).
+The claim rules' screens are fused into one generated function (:mod:`._screens`), so a claim
+that no screen flags costs one pass over it and builds nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from dsmt_rules.catalog import CATALOG, CODES
+from dsmt_rules.engine._screens import ScreenFunction, compile_screens
+from dsmt_rules.findings import Severity
+from dsmt_rules.profiles import Profile, load_profile
+from dsmt_rules.rules._base import Rule, Violation
+from dsmt_rules.rules.document import InvalidDocument, X12StructureError
+from dsmt_rules.selection import parse_severity_overrides, resolve_selection
+
+__all__ = ["ProfileLike", "Ruleset", "Selectors", "SeverityOverrides", "resolve", "ruleset"]
+
+ProfileLike = str | Path | Profile
+Selectors = Sequence[str] | None
+SeverityOverrides = Mapping[str, str | Severity] | Sequence[str] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Active:
+    """An enabled rule, with what making its findings needs looked up once per ruleset."""
+
+    rule: Rule
+    severity: Severity
+    name: str
+    citation: str
+    carc_hint: str | None
+    url: str
+    code: str
+    message: str
+    variants: Mapping[str, str]
+    check: Callable[[Any], Iterable[Violation]]
+    """The rule's bound ``check``."""
+    bit: int = 0
+    """The rule's bit in the fused screen's mask (claim rules)."""
+
+
+def active(rule_cls: type[Rule], severity: Severity, bit: int = 0) -> Active:
+    """An :class:`Active` of ``rule_cls`` at ``severity``."""
+    rule = rule_cls()
+    return Active(
+        rule,
+        severity,
+        rule_cls.name,
+        rule_cls.citation,
+        rule_cls.carc_hint,
+        rule_cls.doc_url(),
+        rule_cls.code,
+        rule_cls.message,
+        rule_cls.variants,
+        rule.check,
+        bit,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Ruleset:
+    """A compiled selection: the profile and the enabled rules with their effective severities.
+
+    Build one with :func:`ruleset` and pass it to :func:`~dsmt_rules.check` in a hot loop to skip
+    re-resolving the selection (``check`` caches compiled rulesets anyway).
+    """
+
+    profile: Profile
+    mue: Mapping[str, int] | None
+    """MUE values by HCPCS code (rule DS109), or None when no MUE table is configured."""
+    enabled: frozenset[str]
+    severities: Mapping[str, Severity]
+    claim_rules: tuple[Active, ...]
+    """The enabled rules that read the claim, in code order; ``bit`` is their screen bit."""
+    ledger_rules: tuple[Active, ...]
+    """The enabled history rules (DS110, DS305, DS310, DS4xx, DS501), in code order."""
+    without_lines: tuple[Active, ...]
+    """The enabled rules for a claim without DSMT lines (DS002)."""
+    screen: ScreenFunction
+    """The claim rules' fused screen (:func:`~dsmt_rules.engine._screens.compile_screens`)."""
+
+    def severity_of(self, code: str) -> Severity:
+        """The effective severity of a rule under this profile and selection."""
+        return self.severities[code]
+
+    @property
+    def uses_ledger(self) -> bool:
+        """Whether an enabled rule reads the beneficiary's history (a batch is then grouped)."""
+        return bool(self.ledger_rules)
+
+
+_RAISED_BY_ADAPTERS = (InvalidDocument, X12StructureError)
+"""Rules that adapters report while reading (DS001, DS003): never run on a claim."""
+
+
+def _build(
+    profile: Profile,
+    mue: Mapping[str, int] | None,
+    enabled: frozenset[str],
+    levels: Mapping[str, Severity],
+) -> Ruleset:
+    claim_rules: list[type[Rule]] = []
+    ledger: list[Active] = []
+    without: list[Active] = []
+    for rule_cls in CATALOG:
+        if rule_cls.code not in enabled or rule_cls in _RAISED_BY_ADAPTERS:
+            continue
+        if rule_cls.runs_without_dsmt_lines:
+            without.append(active(rule_cls, levels[rule_cls.code]))
+        elif rule_cls.uses_ledger:
+            ledger.append(active(rule_cls, levels[rule_cls.code]))
+        else:
+            claim_rules.append(rule_cls)
+    claim = tuple(
+        active(rule_cls, levels[rule_cls.code], 1 << k) for k, rule_cls in enumerate(claim_rules)
+    )
+    screen = compile_screens(claim_rules, profile, mue)
+    return Ruleset(
+        profile,
+        mue,
+        enabled,
+        MappingProxyType(dict(levels)),
+        claim,
+        tuple(ledger),
+        tuple(without),
+        screen,
+    )
+
+
+def _compile(
+    profile: Profile,
+    select: tuple[str, ...] | None,
+    extend_select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    severity: tuple[str, ...],
+) -> Ruleset:
+    enabled = resolve_selection(CODES, select=select, extend_select=extend_select, ignore=ignore)
+    levels = {rule.code: rule.default_severity for rule in CATALOG}
+    levels.update(parse_severity_overrides(dict(profile.severity), CODES))
+    levels.update(parse_severity_overrides(list(severity), CODES))
+    return _build(profile, None, enabled, levels)
+
+
+@functools.lru_cache(maxsize=128)
+def _cached_ruleset(
+    profile: ProfileLike,
+    select: tuple[str, ...] | None,
+    extend_select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    severity: tuple[str, ...],
+) -> Ruleset:
+    return _compile(load_profile(profile), select, extend_select, ignore, severity)
+
+
+def _severity_items(severity: SeverityOverrides) -> tuple[str, ...]:
+    if not severity:
+        return ()
+    if isinstance(severity, Mapping):
+        return tuple(f"{k}={v}" for k, v in severity.items())
+    return tuple(severity)
+
+
+def ruleset(
+    *,
+    profile: ProfileLike = "medicare",
+    select: Selectors = None,
+    extend_select: Selectors = None,
+    ignore: Selectors = None,
+    severity: SeverityOverrides = None,
+    mue: Mapping[str, int] | None = None,
+) -> Ruleset:
+    """Compile a profile and a rule selection (ruff semantics) into a :class:`Ruleset`.
+
+    ``mue`` maps HCPCS codes to Medically Unlikely Edit values (DS109 runs only when it is given).
+
+    Raises:
+        ConfigError: unknown profile, selector matching no rule, or a bad severity override.
+    """
+    key_profile: ProfileLike = str(profile) if isinstance(profile, Path) else profile
+    compiled = _cached_ruleset(
+        key_profile,
+        tuple(select) if select is not None else None,
+        tuple(extend_select or ()),
+        tuple(ignore or ()),
+        _severity_items(severity),
+    )
+    if mue is None:
+        return compiled
+    table = MappingProxyType(dict(mue))
+    return _build(compiled.profile, table, compiled.enabled, compiled.severities)
+
+
+def resolve(
+    rules: Ruleset | None,
+    profile: ProfileLike,
+    select: Selectors,
+    extend_select: Selectors,
+    ignore: Selectors,
+    severity: SeverityOverrides,
+) -> Ruleset:
+    """``rules`` as given, else the ruleset the other options compile to."""
+    if rules is not None:
+        return rules
+    return ruleset(
+        profile=profile,
+        select=select,
+        extend_select=extend_select,
+        ignore=ignore,
+        severity=severity,
+    )
