@@ -32,12 +32,12 @@ from dsmt_rules.history._ledger import (
     _from_record,
     _unmatched,
     initial_period_from,
+    line_services,
     merge_record,
     record_counts,
-    line_services,
 )
-from dsmt_rules.rules._base import Context, LedgerContext
 from dsmt_rules.models import Training
+from dsmt_rules.rules._base import Context, LedgerContext
 
 if TYPE_CHECKING:
     from dsmt_rules import Claim, Profile

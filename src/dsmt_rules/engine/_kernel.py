@@ -17,8 +17,9 @@ Checking a claim is two stages, so that a batch never has to hold its claims:
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from dsmt_rules.engine._ruleset import Active, Ruleset, active
 from dsmt_rules.findings import Finding, Loc, Report
@@ -165,9 +166,15 @@ def _claim_findings(claim: Claim, rules: Ruleset, source: str | None) -> tuple[l
 
 
 def prepare(
-    record: Record, seq: int, rules: Ruleset, *, history: Iterable[HistoryEntry] = ()
+    record: Record,
+    seq: int,
+    rules: Ruleset,
+    *,
+    history: Iterable[HistoryEntry] = (),
+    facts: bool = True,
 ) -> Prepared:
-    """The first stage for one record (``history``: more of its beneficiary's record)."""
+    """The first stage for one record (``history``: more of its beneficiary's record; ``facts``
+    false: the caller knows no history rule can report, so none are made)."""
     claim = record.claim
     source = record.source
     if claim is None:
@@ -192,14 +199,18 @@ def prepare(
     if record.structure and _DS003.code in rules.enabled:
         findings.extend(_structure_findings(record.structure, rules))
         findings.sort(key=_by_code)
-    facts = facts_of(claim, rules.profile, seq=seq, history=history) if rules.ledger_rules else None
+    kept = (
+        facts_of(claim, rules.profile, seq=seq, history=history)
+        if facts and rules.ledger_rules
+        else None
+    )
     return Prepared(
         seq,
         record.position,
         claim.claim_id,
         claim.beneficiary_id,
         tuple(findings),
-        facts,
+        kept,
         dsmt,
         source,
         record.sources,
@@ -227,7 +238,7 @@ def finish(group: Sequence[Prepared], rules: Ruleset) -> list[Report]:
     if not rules.ledger_rules:
         return [_report(p, []) for p in group]
     facts = [p.facts for p in group if p.facts is not None]
-    if len(facts) == 1 and _quiet(facts[0], rules):
+    if not facts or (len(facts) == 1 and _quiet(facts[0], rules)):
         return [_report(p, []) for p in group]
     book = Book.of(facts, rules.profile)
     reports: list[Report] = []
@@ -244,46 +255,99 @@ def finish(group: Sequence[Prepared], rules: Ruleset) -> list[Report]:
 def _quiet(facts: ClaimFacts, rules: Ruleset) -> bool:
     """Whether no history rule can report on a claim that is its beneficiary's only one.
 
-    True when the claim carries no record of its own, bills no MNT, repeats no line, and its DSMT
-    lines all fall in one phase without passing a cap: the book of the claim alone would have no
-    suspects and DS305's bound would hold (a property test checks this against the book).
+    True when the claim's services (its DSMT lines and the services on its own record) are all
+    DSMT, no line repeats another or a service on record, and, unless the claim is billed under a
+    follow-up order, they all fall in the initial period the earliest of them opens and pass no
+    cap even all counted: the book of the claim alone would have no suspects and DS305's bound
+    would hold. A follow-up order with a record of its own goes to the book. (A property test
+    checks every answer against the reference ledger.)
     """
-    if facts.history or facts.record:
+    r = facts.referral
+    training = None if r is None else r.training
+    if facts.history and training is _FOLLOW_UP:
         return False
+    return quiet_lines(
+        [(s.hcpcs, s.units, s.service_date, s.session_ids) for s in facts.services],
+        [(e.hcpcs, e.units, e.service_date) for e in facts.history],
+        training,
+        None if r is None else r.hours_ordered,
+        rules,
+    )
+
+
+def _quiet_claim(claim: Claim, rules: Ruleset) -> bool:
+    """:func:`_quiet`, read from the claim itself (a claim checked alone makes no facts then)."""
+    codes = rules.profile.ledger_codes
+    r = claim.referral
+    training = None if r is None else r.training
+    if claim.history and training is _FOLLOW_UP:
+        return False
+    return quiet_lines(
+        [
+            (line.hcpcs, line.units, line.service_date, line.session_ids)
+            for line in claim.lines
+            if line.hcpcs in codes
+        ],
+        [(e.hcpcs, e.units, e.service_date) for e in claim.history if e.hcpcs in codes],
+        training,
+        None if r is None else r.hours_ordered,
+        rules,
+    )
+
+
+def quiet_lines(
+    lines: Sequence[tuple[str, int, Any, Sequence[str]]],
+    record: Sequence[tuple[str, int, Any]],
+    training: Training | None,
+    hours: float | None,
+    rules: Ruleset,
+) -> bool:
+    """The test of :func:`_quiet` over lines (code, units, day, session ids) and services on
+    record (code, units, day); days are dates, or their ordinals (a packed group)."""
+    if not lines:
+        return not record
     profile = rules.profile
     dsmt = profile.dsmt_codes
-    services = facts.services
-    if not services:
-        return True
-    total = individual = 0
-    first = last = services[0].service_date
-    keys: set[tuple[str, object]] = set()
     individual_code = profile.individual_code
-    for s in services:
-        if s.hcpcs not in dsmt:
-            return False  # MNT on the claim: DS501 decides
-        for key in (
-            [(s.hcpcs, sid) for sid in s.session_ids]
-            if s.session_ids
-            else [(s.hcpcs, s.service_date)]
-        ):
-            if key in keys:
-                return False
-            keys.add(key)
-        if s.units > 0:
-            total += s.units
-            if s.hcpcs == individual_code:
-                individual += s.units
-        day = s.service_date
+    total = individual = 0
+    first = last = lines[0][2]
+    keys: set[tuple[str, object]] = set()
+    on_record: set[tuple[str, Any]] = set()
+    for code, units, day in record:
+        if code not in dsmt:
+            return False  # MNT on record: DS501 decides
+        on_record.add((code, day))
+        if units > 0:
+            total += units
+            if code == individual_code:
+                individual += units
         if day < first:
             first = day
         elif day > last:
             last = day
-    referral = facts.referral
-    if referral is not None and total > referral_cap(referral.hours_ordered, profile):
+    for code, units, day, ids in lines:
+        if code not in dsmt:
+            return False  # MNT on the claim: DS501 decides
+        if (code, day) in on_record:
+            return False  # DS110: the line may repeat its own record
+        for key in [(code, sid) for sid in dict.fromkeys(ids)] if ids else [(code, day)]:
+            if key in keys:
+                return False
+            keys.add(key)
+        if units > 0:
+            total += units
+            if code == individual_code:
+                individual += units
+        if day < first:
+            first = day
+        elif day > last:
+            last = day
+    if hours is not None and total > referral_cap(hours, profile):
         return False
-    if referral is not None and referral.training is _FOLLOW_UP:
+    if training is _FOLLOW_UP:
         return total <= profile.follow_up_max_units_per_year  # all follow-up, no initial period
+    if isinstance(first, int):
+        first, last = dt.date.fromordinal(first), dt.date.fromordinal(last)
     if last > initial_period_from(first, profile.initial_period_months).end:
         return False
     return total <= profile.initial_max_units and individual <= profile.initial_individual_max_units
@@ -292,6 +356,14 @@ def _quiet(facts: ClaimFacts, rules: Ruleset) -> bool:
 def check_alone(
     record: Record, rules: Ruleset, *, history: Iterable[HistoryEntry] = (), seq: int = 0
 ) -> Report:
-    """Both stages for one record checked on its own (``check``): no batch, no other claims."""
-    p = prepare(record, seq, rules, history=history)
+    """Both stages for one record checked on its own (``check``): no batch, no other claims.
+
+    A claim that no history rule can report on (:func:`_quiet_claim`) makes no facts and no book.
+    """
+    extra = tuple(history)
+    claim = record.claim
+    quiet = (
+        bool(rules.ledger_rules) and claim is not None and not extra and _quiet_claim(claim, rules)
+    )
+    p = prepare(record, seq, rules, history=extra, facts=not quiet)
     return finish((p,), rules)[0]

@@ -67,10 +67,7 @@ def compile_screens(
             (screen.session, session_tests),
         ):
             if expression:
-                tests.append(
-                    f"if not hits & {bit} and {_bind(expression, k, rule, profile, env)}: "
-                    f"hits |= {bit}"
-                )
+                tests.append(f"if {_bind(expression, k, rule, profile, env)}: hits |= {bit}")
     body = line_tests + session_tests + claim_tests
     text = "\n".join(body)
     src = [

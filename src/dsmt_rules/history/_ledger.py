@@ -172,6 +172,9 @@ def initial_period_from(start: dt.date, months: int) -> Period:
     return Period(start, same_day if same_day.day != start.day else same_day - _ONE_DAY)
 
 
+_new_tuple = tuple.__new__
+
+
 class Entry(NamedTuple):
     """A service on record as the ledger keeps it (a history entry's four facts)."""
 
@@ -226,51 +229,64 @@ def referral_cap(hours_ordered: float, profile: Profile) -> int:
 def facts_of(
     claim: Claim, profile: Profile, *, seq: int = 0, history: Iterable[HistoryEntry] = ()
 ) -> ClaimFacts:
-    """The claim's facts; ``history`` is more of the record (the ``history=`` of ``check``)."""
+    """The claim's facts; ``history`` is more of the record (the ``history=`` of ``check``).
+
+    One loop over the lines, tuples built without keyword handling: a batch makes one per claim.
+    """
     dsmt = profile.dsmt_codes
-    dsmt_lines = tuple(
-        (
-            i,
-            LineFacts(
-                line.line_id, line.hcpcs, line.units, line.service_date, _unique(line.session_ids)
-            ),
-        )
-        for i, line in enumerate(claim.lines)
-        if line.hcpcs in dsmt
-    )
+    codes = profile.ledger_codes
     r = claim.referral
-    referral = (
-        None
-        if r is None
-        else ReferralFacts(
-            r.referral_id, r.training, r.hours_ordered, r.individual_reason, tuple(r.special_needs)
+    referral_id = training = referral = None
+    if r is not None:
+        referral_id, training = r.referral_id, r.training
+        referral = _new_tuple(
+            ReferralFacts,
+            (referral_id, training, r.hours_ordered, r.individual_reason, tuple(r.special_needs)),
         )
-    )
-    extra = tuple(history)
-    entries = tuple(
-        Entry(e.service_date, e.hcpcs, e.units, e.referral_id) for e in (*claim.history, *extra)
-    )
+    claim_id = claim.claim_id
+    services: list[Service] = []
+    dsmt_lines: list[tuple[int, LineFacts]] = []
+    for i, line in enumerate(claim.lines):
+        hcpcs = line.hcpcs
+        if hcpcs not in codes:
+            continue
+        ids = line.session_ids
+        sids = tuple(ids) if len(ids) < 2 else tuple(dict.fromkeys(ids))
+        day, line_id, units = line.service_date, line.line_id, line.units
+        services.append(
+            _new_tuple(
+                Service, (day, claim_id, seq, i, line_id, hcpcs, units, referral_id, training, sids)
+            )
+        )
+        if hcpcs in dsmt:
+            dsmt_lines.append((i, _new_tuple(LineFacts, (line_id, hcpcs, units, day, sids))))
+    entries: tuple[Entry, ...] = ()
     record: dict[RecordKey, int] = {}
-    if claim.history:
+    extra = tuple(history)
+    if claim.history or extra:
+        entries = tuple(
+            _new_tuple(Entry, (e.service_date, e.hcpcs, e.units, e.referral_id))
+            for e in (*claim.history, *extra)
+        )
         record = record_counts(claim.history, profile)
-    if extra:
-        merge_record(record, record_counts(extra, profile))
-    return ClaimFacts(
-        seq,
-        claim.claim_id,
-        tuple(line_services(claim, profile, seq)),
-        dsmt_lines,
-        referral,
-        entries,
-        tuple(record.items()),
+        if extra:
+            merge_record(record, record_counts(extra, profile))
+    return _new_tuple(
+        ClaimFacts,
+        (
+            seq,
+            claim_id,
+            tuple(services),
+            tuple(dsmt_lines),
+            referral,
+            entries,
+            tuple(record.items()),
+        ),
     )
-
-
-_new_tuple = tuple.__new__
 
 
 def line_services(claim: Claim, profile: Profile, seq: int) -> list[Service]:
-    """:func:`services_of` as a list, built without the generator and keyword handling (fast)."""
+    """The claim's DSMT and MNT lines as services (as :func:`facts_of` makes them)."""
     codes = profile.ledger_codes
     referral = claim.referral
     referral_id = None if referral is None else referral.referral_id
@@ -604,13 +620,18 @@ class Ledger:
     def may_report(self) -> bool:
         """Whether a history rule could report on the claim's lines (False: none can).
 
-        The book's suspects (DS110, DS310, DS401-DS403, DS501); a claim with its own record, whose
-        lines may repeat it (DS110); and DS305, when the units that could be under the claim's
+        The book's suspects (DS110, DS310, DS401-DS403, DS501); a line with the code and date of a
+        service in the claim's own record (DS110); and DS305, when the units that could be under the claim's
         referral pass what it orders.
         """
         facts = self.facts
-        if facts.seq in self.book.suspects or facts.history:
+        if facts.seq in self.book.suspects:
             return True
+        if facts.history:  # DS110: a line that repeats the claim's own record
+            on_record = {(e.hcpcs, e.service_date) for e in facts.history}
+            for _, line in facts.dsmt_lines:
+                if (line.hcpcs, line.service_date) in on_record:
+                    return True
         referral = facts.referral
         if referral is None:
             return False
