@@ -83,7 +83,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     median = {name: statistics.median(ts) for name, ts in times.items()}
     print(f"{n} claims, {args.per_beneficiary:g} per beneficiary, median of {args.repeat} runs")
     for name, seconds in median.items():
-        print(f"  {name:<6} {seconds:7.2f} s  {seconds / n * 1e6:6.1f} us/claim  {n / seconds:9.0f}/s")
+        print(
+            f"  {name:<6} {seconds:7.2f} s  {seconds / n * 1e6:6.1f} us/claim  {n / seconds:9.0f}/s"
+        )
     parse = median["parse"]
     for name in ("lone", "batch"):
         ratio = (median[name] - parse) / parse

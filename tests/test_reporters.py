@@ -8,6 +8,8 @@ import json
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dsmt_rules.catalog import CODES
 from dsmt_rules.findings import Finding, Report, Severity
@@ -282,3 +284,16 @@ def test_write_sarif_function_directly_with_no_reports() -> None:
     out = io.StringIO()
     write_sarif([], out)
     assert json.loads(out.getvalue())["runs"][0]["results"] == []
+
+
+@given(
+    st.one_of(st.none(), st.text(max_size=70)),
+    st.one_of(st.none(), st.integers(min_value=0, max_value=10**9)),
+)
+def test_the_fast_encoding_of_a_clean_report_is_json_dumps(
+    claim_id: str | None, record: int | None
+) -> None:
+    from dsmt_rules.reporters.jsonl import encode_report
+
+    report = Report(claim_id=claim_id, record=record)
+    assert encode_report(report) == json.dumps(report.to_dict(), ensure_ascii=False)

@@ -65,7 +65,7 @@ class Finding:
         return {
             "code": self.code,
             "name": self.name,
-            "severity": self.severity.value,
+            "severity": self.severity._value_,
             "message": self.message,
             "loc": list(self.loc),
             "line_id": self.line_id,
@@ -135,6 +135,6 @@ class Report:
         return {
             "record": self.record,
             "claim_id": self.claim_id,
-            "status": self.status.value,
+            "status": self.status._value_,
             "findings": [f.to_dict() for f in self.findings],
         }

@@ -15,7 +15,7 @@ import shutil
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from typing import IO
 
 from dsmt_rules import adapters
 from dsmt_rules.engine import Ruleset, check_records
@@ -82,15 +82,14 @@ def run_check(
                 raise ConfigError(f"{target}: is also an input; choose another --output file")
     profile = load_profile(settings.profile)
     with contextlib.ExitStack() as stack:
-        inputs: list[tuple[str, Path]] = []
-        spooled: Path | None = None
+        inputs: list[tuple[str, IO[bytes]]] = []
         for path in paths:
             if path == STDIN:
-                if spooled is None:
-                    spooled = stack.enter_context(adapters.spooled(sys.stdin.buffer))
-                inputs.append((STDIN_NAME, spooled))
+                if any(name == STDIN_NAME for name, _ in inputs):
+                    raise ConfigError("'-' (standard input) can be read only once; give it once")
+                inputs.append((STDIN_NAME, sys.stdin.buffer))
             else:
-                inputs.append((path, adapters.readable_path(path, stack)))
+                inputs.append((path, adapters.open_input(path, stack)))
         batch = adapters.open_batch(
             inputs,
             reference=settings.reference,

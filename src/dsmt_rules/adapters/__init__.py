@@ -4,8 +4,9 @@
 need the extras ``dsmt-rules[x12]`` / ``dsmt-rules[fhir]`` and are imported only when used.
 
 This module is the registry: :func:`detect_format` tells an input's format from its first bytes,
-:data:`ADAPTERS` names the module that reads each optional format, :func:`open_records` opens one
-input, and :func:`open_batch` opens several as one batch (with reference data applied, when given).
+:data:`ADAPTERS` names the module that reads each optional format, :func:`read_input` reads one
+input (gzip or not), and :func:`open_batch` reads several as one batch (with reference data
+applied, when given).
 Nothing here imports the engine: adapters sit below it.
 """
 
@@ -14,15 +15,14 @@ from __future__ import annotations
 import contextlib
 import errno
 import functools
+import gzip
 import importlib
 import importlib.util
+import io
 import os
-import shutil
 import stat
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from pathlib import Path
-from typing import IO, Literal, TypeAlias, cast
+from typing import IO, Any, Literal, TypeAlias, cast
 
 from dsmt_rules.exceptions import AdapterError
 from dsmt_rules.records import Record
@@ -31,20 +31,16 @@ __all__ = [
     "ADAPTERS",
     "Batch",
     "InputFormat",
-    "RecordSource",
     "detect_format",
     "open_batch",
-    "open_records",
-    "readable_path",
-    "spooled",
+    "open_input",
+    "read_input",
 ]
-
-RecordSource: TypeAlias = Callable[[], Iterator[Record]]
-"""A zero-argument function returning a fresh iterator over an input's records (re-readable)."""
 
 InputFormat: TypeAlias = Literal["json", "x12", "fhir"]
 
 _HEAD_BYTES = 4096
+_GZIP_MAGIC = b"\x1f\x8b"
 
 ADAPTERS: Mapping[str, tuple[str, str, str]] = {
     "x12": ("dsmt_rules.adapters.x12", "X12 837", "x12"),
@@ -55,17 +51,24 @@ ADAPTERS: Mapping[str, tuple[str, str, str]] = {
 
 
 def detect_format(head: bytes) -> InputFormat:
-    """The input format from an input's first bytes.
+    """The input format from an input's first bytes (after a byte-order mark and white space).
 
-    ``ISA`` first (after white space) is X12; a JSON object naming a ``"resourceType"`` is FHIR;
-    anything else is read as JSON (JSON Lines, an array of claim documents, or one document).
+    ``ISA`` first is X12, and so is ``GS`` or ``ST`` first (an 837 without its interchange
+    envelope: the X12 reader reports it, DS003); a JSON object naming a ``"resourceType"`` is
+    FHIR; anything else is read as JSON (JSON Lines, an array of claim documents, or one document).
+    A gzip stream is decompressed first (:func:`read_input`).
     """
     start = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if start.startswith(b"ISA"):
+    if start.startswith((b"ISA", b"GS*", b"ST*")) or (
+        start[:3] in (b"GS", b"ST") and start[3:4] in _X12_ELEMENT_SEPARATORS
+    ):
         return "x12"
     if start.startswith(b"{") and b'"resourceType"' in start:
         return "fhir"
     return "json"
+
+
+_X12_ELEMENT_SEPARATORS = frozenset(bytes([b]) for b in b"*|^~:!#%&+;=?@\\`")
 
 
 def _adapter(kind: str, name: str) -> Callable[..., Iterator[Record]]:
@@ -80,53 +83,88 @@ def _adapter(kind: str, name: str) -> Callable[..., Iterator[Record]]:
     return cast(Callable[..., Iterator[Record]], module.read_records)
 
 
-def open_records(path: Path, *, name: str) -> RecordSource:
-    """Detect the format of the file at ``path`` and return a re-readable source of its records.
+class _Prefixed(io.RawIOBase):
+    """A stream that gives ``head`` first, then the rest of ``stream`` (read once, never seeked)."""
 
-    ``name`` is how the input is shown to people (the path as given, or ``<stdin>``). The file is
-    opened here once (so a missing or unreadable file fails now) and again on every call of the
-    returned function.
+    def __init__(self, head: bytes, stream: IO[bytes]) -> None:
+        self._head = memoryview(head)
+        self._stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._head:
+            n = min(len(buffer), len(self._head))
+            buffer[:n] = self._head[:n]
+            self._head = self._head[n:]
+            return n
+        data = self._stream.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _head(stream: IO[bytes]) -> tuple[bytes, IO[bytes]]:
+    """The first bytes of a stream, and a buffered stream that still starts with them."""
+    head = b""
+    while len(head) < _HEAD_BYTES:
+        chunk = stream.read(_HEAD_BYTES - len(head))
+        if not chunk:
+            break
+        head += chunk
+    return head, io.BufferedReader(_Prefixed(head, stream), 1 << 16)
+
+
+def read_input(stream: IO[bytes], *, name: str) -> Iterator[Record]:
+    """Every record of one input, read once: the format (and gzip) is detected from its first bytes.
+
+    ``name`` is how the input is shown to people (the path as given, or ``<stdin>``). Standard
+    input and pipes stream like files: nothing is spooled or read twice.
     """
-    with path.open("rb") as stream:
-        head = stream.read(_HEAD_BYTES)
+    head, buffered = _head(stream)
+    if head.startswith(_GZIP_MAGIC):
+        head, buffered = _head(cast(IO[bytes], gzip.GzipFile(fileobj=buffered, mode="rb")))
     kind = detect_format(head)
     if kind == "json":
         from dsmt_rules.adapters.jsonl import read_records as read_json
 
-        def read(stream: IO[bytes]) -> Iterator[Record]:
-            return read_json(stream)
-    else:
-        read = functools.partial(_adapter(kind, name), name=name)
-
-    def records() -> Iterator[Record]:
-        with path.open("rb") as stream:
-            yield from read(stream)
-
-    return records
+        return read_json(buffered)
+    reader = _adapter(kind, name)
+    return reader(buffered, name=name)
 
 
 class Batch:
-    """Several inputs read as one batch: a re-readable record source, and each report's file.
+    """Several inputs read as one batch, once, in order; and each report's file.
 
-    Calling the batch returns a fresh iterator over every record of every input, in order (the
-    engine may read it twice). :meth:`file_of` maps a report's 0-based index in the output to the
-    name of its input: as reports come in input order, one per record, counting each input's
-    records is enough.
+    Iterating (or calling) the batch yields every record of every input, in order.
+    :meth:`file_of` maps a report's 0-based index in the output to the name of its input: as
+    reports come in input order, one per record, counting each input's records is enough.
     """
 
-    def __init__(self, inputs: Sequence[tuple[str, RecordSource]]) -> None:
+    def __init__(
+        self,
+        inputs: Sequence[tuple[str, IO[bytes]]],
+        complete: Callable[[Record], Record] | None = None,
+    ) -> None:
         self._inputs = tuple(inputs)
+        self._complete = complete
         self._counts: dict[int, int] = {}
         self._cursor = 0
         self._start = 0
 
-    def __call__(self) -> Iterator[Record]:
-        for i, (_, source) in enumerate(self._inputs):
+    def __iter__(self) -> Iterator[Record]:
+        for i, (name, stream) in enumerate(self._inputs):
             count = 0
-            for record in source():
+            records = read_input(stream, name=name)
+            if self._complete is not None:
+                records = map(self._complete, records)
+            for record in records:
                 count += 1
                 yield record
             self._counts[i] = count
+
+    def __call__(self) -> Iterator[Record]:
+        return iter(self)
 
     def file_of(self, index: int) -> str | None:
         """The input name of the report at ``index`` (0-based, in output order)."""
@@ -141,57 +179,32 @@ class Batch:
         return None
 
 
-@contextlib.contextmanager
-def spooled(stream: IO[bytes]) -> Iterator[Path]:
-    """A stream copied to a temporary file, so that it can be read more than once."""
-    fd, name = tempfile.mkstemp(prefix="dsmt-rules-", suffix=".spool")
-    try:
-        with os.fdopen(fd, "wb") as spool:
-            shutil.copyfileobj(stream, spool, 1 << 20)
-        yield Path(name)
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(name)
-
-
-def readable_path(path: str, stack: contextlib.ExitStack) -> Path:
-    """``path`` itself when it is a regular file; a pipe or device (``<(cmd)``) is spooled."""
+def open_input(path: str, stack: contextlib.ExitStack) -> IO[bytes]:
+    """The file at ``path`` opened for reading (closed with ``stack``); a pipe or device
+    (``<(cmd)``) is read as it comes. A directory is an error (IsADirectoryError)."""
     mode = os.stat(path).st_mode
-    if stat.S_ISREG(mode):
-        return Path(path)
     if stat.S_ISDIR(mode):
         raise IsADirectoryError(errno.EISDIR, "is a directory, not a file of claims", path)
-    with open(path, "rb") as stream:
-        return stack.enter_context(spooled(stream))
+    return stack.enter_context(open(path, "rb"))
 
 
 def open_batch(
-    inputs: Sequence[tuple[str, Path]],
+    inputs: Sequence[tuple[str, IO[bytes]]],
     *,
     reference: Iterable[str] = (),
     individual_code: str = "G0108",
     group_code: str = "G0109",
 ) -> Batch:
-    """The records of the inputs (display name, path), as one re-readable batch.
+    """The records of the inputs (display name, stream), as one batch read once.
 
     ``reference`` names reference data files (JSON Lines) that complete the claims; the codes say
     which sessions suit which lines (:meth:`~dsmt_rules.reference.ReferenceData.apply`).
     """
-    sources = [(name, open_records(path, name=name)) for name, path in inputs]
     reference = tuple(reference)
-    if reference:
-        from dsmt_rules.reference import ReferenceData
+    if not reference:
+        return Batch(inputs)
+    from dsmt_rules.reference import ReferenceData
 
-        data = ReferenceData.load(reference)
-        complete = functools.partial(
-            data.apply, individual_code=individual_code, group_code=group_code
-        )
-        sources = [(name, _completed(source, complete)) for name, source in sources]
-    return Batch(sources)
-
-
-def _completed(source: RecordSource, complete: Callable[[Record], Record]) -> RecordSource:
-    def records() -> Iterator[Record]:
-        return map(complete, source())
-
-    return records
+    data = ReferenceData.load(reference)
+    complete = functools.partial(data.apply, individual_code=individual_code, group_code=group_code)
+    return Batch(inputs, complete)

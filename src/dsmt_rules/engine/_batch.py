@@ -65,7 +65,7 @@ _DATE = dt.date.fromordinal
 
 
 def _pack_finding(f: Finding) -> tuple[Any, ...]:
-    return (f.code, f.severity.value, f.message, f.loc, f.line_id, f.source, dict(f.ctx))
+    return (f.code, f.severity._value_, f.message, f.loc, f.line_id, f.source, dict(f.ctx))
 
 
 def _unpack_finding(t: tuple[Any, ...]) -> Finding:
@@ -87,7 +87,7 @@ def _unpack_finding(t: tuple[Any, ...]) -> Finding:
 
 
 def _pack_service(s: Service) -> tuple[Any, ...]:
-    training = None if s.training is None else s.training.value
+    training = None if s.training is None else s.training._value_
     return (_ORDINAL(s.service_date), *s[1:8], training, s.session_ids)
 
 
@@ -113,10 +113,10 @@ def _pack_facts(f: ClaimFacts) -> tuple[Any, ...]:
         r = f.referral
         referral = (
             r.referral_id,
-            r.training.value,
+            r.training._value_,
             r.hours_ordered,
-            None if r.individual_reason is None else r.individual_reason.value,
-            tuple(n.value for n in r.special_needs),
+            None if r.individual_reason is None else r.individual_reason._value_,
+            tuple(n._value_ for n in r.special_needs),
         )
     return (
         f.seq,
@@ -139,14 +139,14 @@ def _packed_facts_of(claim: Claim, profile: Profile, seq: int) -> tuple[Any, ...
     r = claim.referral
     rid = training = referral = None
     if r is not None:
-        rid, training = r.referral_id, r.training.value
+        rid, training = r.referral_id, r.training._value_
         reason = r.individual_reason
         referral = (
             rid,
             training,
             r.hours_ordered,
-            None if reason is None else reason.value,
-            tuple([n.value for n in r.special_needs]),
+            None if reason is None else reason._value_,
+            tuple([n._value_ for n in r.special_needs]),
         )
     claim_id = claim.claim_id
     services = []
