@@ -27,9 +27,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _generate import write_jsonl  # noqa: E402
+from _generate import write_jsonl
 
-from dsmt_rules import Claim, check, check_many, ruleset  # noqa: E402
+from dsmt_rules import Claim, check, check_many, ruleset
 
 DATA = Path(__file__).resolve().parent / "_data"
 

@@ -21,7 +21,6 @@ from dsmt_rules import __version__, adapters
 from dsmt_rules.adapters import Batch, detect_format
 from dsmt_rules.catalog import CODES
 from dsmt_rules.cli import main
-from dsmt_rules.records import Record
 from dsmt_rules.reporters.csv import COLUMNS
 from dsmt_rules.rules._examples import BASE_CLAIM, apply_patch
 
