@@ -1,20 +1,18 @@
-"""Benchmark: a batch with beneficiary history through ``check_records`` with a re-openable file.
+"""The command line on batches with history: time and peak memory at 100 000 and 1 000 000 claims.
 
-Run with ``.venv/bin/python benchmarks/bench_batch.py [--claims N]`` (default 200 000 claims, from
-``_generate.py``: about 2.5 claims per beneficiary, a fifth of them with a ``history`` array).
-``--one-beneficiary`` gives every claim the same beneficiary id instead (a test file that uses one
-placeholder id): the worst case for batch semantics, every claim history for every other one.
+Run with ``.venv/bin/python benchmarks/bench_batch.py`` (``--big 1000000``, ``--small 100000``;
+``--repeat R`` runs of each, the median counts). Each run is ``dsmt-rules check FILE --format jsonl
+--output /dev/null`` in a fresh process; its wall time and peak resident memory (``ru_maxrss`` of
+that child alone, from ``os.wait4``) are measured. The batches come from ``_generate.py`` with 3
+claims per beneficiary on average (a fifth with a ``history`` array). In the same run:
 
-Each mode runs in a fresh interpreter, so that its peak resident memory (``ru_maxrss``) is its own:
-
-- ``read``: read and parse every record (``read_records``), nothing checked: the floor;
-- ``single``: ``check_records`` with the history rules ignored: one pass, no ledger (the baseline);
-- ``batch``: ``check_records`` with every rule, the file re-opened for the second pass;
-- ``index``: pass 1 alone under ``tracemalloc``: the size of the per-beneficiary ledger data;
-- ``materialise``: what a one-shot source costs instead: the records of the first ``--sample``
-  claims held in a list, under ``tracemalloc``.
-
-Ratios are against ``single`` measured in the same run. See docs/batch.md for the design.
+- parse: a streaming ``Claim.model_validate_json`` of the small file, in this process (the
+  baseline of cli/parse, target <= 3.0);
+- small, big: the CLI at both sizes: peak RSS at the big size <= 256 MiB and <= 1.5x the small
+  size's; time per claim at the big size <= 1.2x the small size's;
+- one beneficiary: the CLI on 10 000 and 100 000 claims that all share one beneficiary id (a test
+  file with a placeholder id, the worst case of batch semantics): time per claim at 100 000 <= 1.2x
+  that at 10 000, i.e. linear in the beneficiary's claims.
 """
 
 from __future__ import annotations
@@ -22,175 +20,111 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
+import statistics
 import subprocess
 import sys
 import time
-import tracemalloc
-from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Sequence
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "_data"
-HISTORY_RULES = ["DS110", "DS305", "DS310", "DS4", "DS501"]
+sys.path.insert(0, str(HERE))
+
+from _generate import write_jsonl  # noqa: E402
 
 
-def _records(path: Path, limit: int | None = None) -> Iterator[object]:
-    from dsmt_rules.adapters.jsonl import read_records
-
-    with path.open("rb") as f:
-        for n, rec in enumerate(read_records(f)):
-            if limit is not None and n >= limit:
-                return
-            yield rec
-
-
-def _rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
-
-
-def _run_mode(mode: str, path: Path, sample: int) -> dict[str, object]:
-    from dsmt_rules import check_records
-    from dsmt_rules.batch import BatchIndex
-    from dsmt_rules.profiles import load_profile
-
-    base_rss = _rss_mib()
-    start = time.perf_counter()
-    out: dict[str, object] = {"mode": mode}
-    if mode == "read":
-        out["records"] = sum(1 for _ in _records(path))
-    elif mode in ("single", "batch"):
-        ignore = HISTORY_RULES if mode == "single" else None
-        statuses: Counter[str] = Counter()
-        findings: Counter[str] = Counter()
-        for report in check_records(lambda: _records(path), ignore=ignore):  # type: ignore[arg-type, return-value]
-            statuses[report.status.value] += 1
-            findings.update(f.code for f in report.findings)
-        out["records"] = sum(statuses.values())
-        out["statuses"] = dict(statuses)
-        out["history_findings"] = {
-            code: n
-            for code, n in sorted(findings.items())
-            if code in ("DS110", "DS305", "DS310", "DS401", "DS402", "DS403", "DS501")
-        }
-    elif mode == "index":
-        index = BatchIndex(load_profile("medicare"))
-        tracemalloc.start()
-        for seq, rec in enumerate(_records(path)):
-            claim = rec.claim  # type: ignore[attr-defined]
-            if claim is not None:
-                index.add(seq, claim)
-        size, _ = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
-        out.update(
-            records=index.claims,
-            services=index.services,
-            beneficiaries=index.beneficiaries,
-            index_bytes=size,
-        )
-    elif mode == "materialise":
-        tracemalloc.start()
-        held = list(_records(path, sample))
-        size, _ = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
-        out.update(records=len(held), held_bytes=size)
-    else:  # pragma: no cover
-        raise SystemExit(f"unknown mode {mode}")
-    out["seconds"] = time.perf_counter() - start
-    out["peak_rss_mib"] = _rss_mib()
-    out["start_rss_mib"] = base_rss
-    return out
-
-
-PLACEHOLDER = "TEST-BENEFICIARY"
-"""The beneficiary id of every claim with ``--one-beneficiary``."""
-
-
-def _one_beneficiary(source: Path, target: Path) -> None:
-    """The claims of ``source`` with every beneficiary id replaced by :data:`PLACEHOLDER`."""
-    tmp = target.with_suffix(".tmp")
-    with source.open("rb") as src, tmp.open("w", encoding="utf-8", newline="\n") as out:
-        for line in src:
-            doc = json.loads(line)
-            doc["beneficiary_id"] = PLACEHOLDER
-            out.write(json.dumps(doc, separators=(",", ":")))
-            out.write("\n")
-    tmp.replace(target)
-
-
-def _spawn(mode: str, path: Path, sample: int) -> dict[str, object]:
-    cmd = [sys.executable, __file__, "--mode", mode, "--file", str(path), "--sample", str(sample)]
-    done = subprocess.run(cmd, check=True, capture_output=True, text=True)
-    result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--claims", type=int, default=200_000)
-    parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--sample", type=int, default=20_000, help="claims held by 'materialise'")
-    parser.add_argument(
-        "--one-beneficiary",
-        action="store_true",
-        help=f"give every claim the beneficiary id {PLACEHOLDER!r} (the worst case for batches)",
-    )
-    parser.add_argument("--mode", help=argparse.SUPPRESS)
-    parser.add_argument("--file", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-
-    if args.mode:
-        print(json.dumps(_run_mode(args.mode, Path(args.file), args.sample)))
-        return
-
-    sys.path.insert(0, str(HERE))
-    from _generate import write_jsonl
-
-    path = DATA / f"claims-{args.claims}-s{args.seed}.jsonl"
+def _batch(n: int, seed: int = 2029) -> Path:
+    path = DATA / f"claims-{n}-s{seed}-b3.jsonl"
     if not path.exists():
-        print(f"generating {path.name} ...", flush=True)
-        write_jsonl(path, args.claims, seed=args.seed)
-    if args.one_beneficiary:
-        mixed, path = path, DATA / f"claims-{args.claims}-s{args.seed}-one-beneficiary.jsonl"
-        if not path.exists():
-            print(f"writing {path.name} (every claim of {PLACEHOLDER}) ...", flush=True)
-            _one_beneficiary(mixed, path)
-    size_mib = path.stat().st_size / 2**20
-    print(f"{path.name}: {args.claims} claims, {size_mib:.0f} MiB; python {sys.version.split()[0]}")
+        write_jsonl(path, n, seed=seed, per_beneficiary=3.0)
+    return path
 
-    results = {m: _spawn(m, path, args.sample) for m in ("read", "single", "batch", "index")}
-    results["materialise"] = _spawn("materialise", path, args.sample)
 
-    single = float(results["single"]["seconds"])  # type: ignore[arg-type]
-    print(f"{'mode':<8} {'seconds':>8} {'claims/s':>9} {'peak RSS':>9} {'vs single':>9}")
-    for mode in ("read", "single", "batch"):
-        r = results[mode]
-        secs = float(r["seconds"])  # type: ignore[arg-type]
-        n = int(r["records"])  # type: ignore[call-overload]
-        rss = float(r["peak_rss_mib"])  # type: ignore[arg-type]
-        print(f"{mode:<8} {secs:8.1f} {n / secs:9.0f} {rss:7.0f} MiB {secs / single:8.2f}x")
-    idx = results["index"]
-    services = int(idx["services"])  # type: ignore[call-overload]
-    claims = int(idx["records"])  # type: ignore[call-overload]
-    index_bytes = int(idx["index_bytes"])  # type: ignore[call-overload]
-    print(
-        f"ledger index (pass 1): {claims} claims, {idx['beneficiaries']} beneficiaries, "
-        f"{services} services: {index_bytes / 2**20:.1f} MiB = {index_bytes / services:.0f} "
-        f"B/service, {index_bytes / claims:.0f} B/claim "
-        f"(~{index_bytes / claims * 1e6 / 2**30:.2f} GiB per million claims)"
-    )
-    mat = results["materialise"]
-    held = int(mat["held_bytes"])  # type: ignore[call-overload]
-    held_n = int(mat["records"])  # type: ignore[call-overload]
-    print(
-        f"one-shot source instead: {held / held_n / 1024:.1f} KiB/claim held "
-        f"(~{held / held_n * 1e6 / 2**30:.1f} GiB per million claims)"
-    )
-    print(f"batch statuses: {results['batch']['statuses']}")
-    print(f"history findings: {results['batch']['history_findings']}")
-    print(f"cpu count: {os.cpu_count()}")
+def _one_beneficiary(n: int) -> Path:
+    path = DATA / f"claims-{n}-one-beneficiary.jsonl"
+    if not path.exists():
+        source = _batch(n)
+        with source.open("rb") as src, path.open("w", encoding="utf-8") as out:
+            for line in src:
+                doc = json.loads(line)
+                doc["beneficiary_id"] = "1AA0AA0AA00"
+                out.write(json.dumps(doc, separators=(",", ":")) + "\n")
+    return path
+
+
+def _cli(path: Path) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of one CLI run on ``path``."""
+    cmd = [sys.executable, "-m", "dsmt_rules", "check", str(path), "--format", "jsonl"]
+    cmd += ["--no-progress", "--output", os.devnull]
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) not in (0, 1):
+        raise SystemExit(
+            f"dsmt-rules failed on {path}: {proc.stderr.read().decode() if proc.stderr else ''}"
+        )
+    return seconds, usage.ru_maxrss / 1024
+
+
+def _parse(path: Path) -> float:
+    from dsmt_rules import Claim
+
+    validate = Claim.model_validate_json
+    start = time.perf_counter()
+    with path.open("rb") as stream:
+        for line in stream:
+            validate(line)
+    return time.perf_counter() - start
+
+
+def _median(values: Sequence[float]) -> float:
+    return statistics.median(values)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--small", type=int, default=100_000)
+    parser.add_argument("--big", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--no-one-beneficiary", action="store_true")
+    args = parser.parse_args(argv)
+    small, big = _batch(args.small), _batch(args.big)
+    rows: dict[str, tuple[int, float, float]] = {}
+    parse = _median([_parse(small) for _ in range(args.repeat)])
+    for label, path, n in (("small", small, args.small), ("big", big, args.big)):
+        runs = [_cli(path) for _ in range(args.repeat)]
+        rows[label] = (n, _median([r[0] for r in runs]), _median([r[1] for r in runs]))
+    if not args.no_one_beneficiary:
+        for label, n in (("one-10k", 10_000), ("one-100k", 100_000)):
+            runs = [_cli(_one_beneficiary(n)) for _ in range(args.repeat)]
+            rows[label] = (n, _median([r[0] for r in runs]), _median([r[1] for r in runs]))
+    print(f"median of {args.repeat} runs; parse (in process) of {args.small} claims: {parse:.2f} s")
+    print(f"  {'run':<10}{'claims':>10}{'seconds':>10}{'us/claim':>10}{'peak MiB':>10}")
+    for label, (n, seconds, rss) in rows.items():
+        print(f"  {label:<10}{n:>10}{seconds:>10.2f}{seconds / n * 1e6:>10.1f}{rss:>10.0f}")
+
+    def verdict(ok: bool) -> str:
+        return "PASS" if ok else "MISS"
+
+    n_small, t_small, m_small = rows["small"]
+    n_big, t_big, m_big = rows["big"]
+    cli_parse = t_small / parse
+    per_claim = (t_big / n_big) / (t_small / n_small)
+    print(f"  cli/parse at {n_small}: {cli_parse:.2f} (<= 3.0) {verdict(cli_parse <= 3.0)}")
+    print(f"  peak RSS at {n_big}: {m_big:.0f} MiB (<= 256) {verdict(m_big <= 256)}")
+    ratio = m_big / m_small
+    print(f"  peak RSS big/small: {ratio:.2f} (<= 1.5) {verdict(ratio <= 1.5)}")
+    print(f"  time per claim big/small: {per_claim:.2f} (<= 1.2) {verdict(per_claim <= 1.2)}")
+    if "one-100k" in rows:
+        a, b = rows["one-10k"], rows["one-100k"]
+        linear = (b[1] / b[0]) / (a[1] / a[0])
+        print(
+            f"  one beneficiary, per claim 100k/10k: {linear:.2f} (<= 1.2) {verdict(linear <= 1.2)}"
+        )
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -32,7 +32,7 @@ from dsmt_rules import __version__
 from dsmt_rules.exceptions import DsmtRulesError
 from dsmt_rules.findings import Status
 from dsmt_rules.reporters import FORMATS, Format, open_output
-from dsmt_rules.settings import Settings, build_ruleset, split_codes
+from dsmt_rules.settings import DEFAULT_BATCH_MEMORY, Settings, build_ruleset, split_codes
 
 __all__ = [
     "CHECK_OPTIONS",
@@ -120,6 +120,8 @@ def settings_from_params(params: Mapping[str, Any]) -> Settings:
         severity=split_codes(params["severity"]),
         reference=tuple(params.get("reference") or ()),
         mue_file=params.get("mue_file"),
+        batch_memory=params.get("batch_memory") or DEFAULT_BATCH_MEMORY,
+        temp_dir=params.get("temp_dir"),
     )
 
 
@@ -166,6 +168,19 @@ CHECK_OPTIONS: list[Callable[[_F], _F]] = [
         "--mue-file",
         metavar="CSV",
         help="CMS quarterly MUE table (CSV) for DS109 (units over the MUE value).",
+    ),
+    click.option(
+        "--batch-memory",
+        type=click.IntRange(min=1),
+        default=None,
+        metavar="MIB",
+        help="Memory a batch holds before it spills to a temporary directory [default: 64], "
+        "for the claims waiting for their beneficiary's last claim and again for the reports.",
+    ),
+    click.option(
+        "--temp-dir",
+        metavar="DIR",
+        help="Where a batch spills past --batch-memory [default: the system's temporary directory].",
     ),
 ]
 """The ``check`` options that configure the rules; :class:`~dsmt_rules.settings.Settings` holds

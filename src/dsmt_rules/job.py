@@ -103,7 +103,16 @@ def run_check(
         sink = stack.enter_context(open_output(target))
         summary = Summary()
         reports = _with_progress(
-            summary.tally(check_records(batch, rules=rules)), output.progress, to_terminal
+            summary.tally(
+                check_records(
+                    batch,
+                    rules=rules,
+                    memory=settings.batch_memory * 1024 * 1024,
+                    temp_dir=settings.temp_dir,
+                )
+            ),
+            output.progress,
+            to_terminal,
         )
         write_reports(fmt, reports, sink, origin=batch.file_of, color=color, width=width)
     return summary

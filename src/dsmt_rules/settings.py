@@ -11,7 +11,10 @@ from dataclasses import dataclass
 
 from dsmt_rules.engine import Ruleset, ruleset
 
-__all__ = ["Settings", "build_ruleset", "split_codes"]
+__all__ = ["DEFAULT_BATCH_MEMORY", "Settings", "build_ruleset", "split_codes"]
+
+DEFAULT_BATCH_MEMORY = 64
+"""MiB a batch holds before it spills (each of its two stages)."""
 
 
 def split_codes(values: Iterable[str]) -> tuple[str, ...]:
@@ -33,6 +36,10 @@ class Settings:
     """Reference data files (JSON Lines) that complete the claims."""
     mue_file: str | None = None
     """A CMS MUE CSV file for DS109."""
+    batch_memory: int = DEFAULT_BATCH_MEMORY
+    """MiB a batch holds (claims waiting for their beneficiary, then reports) before it spills."""
+    temp_dir: str | None = None
+    """Where a batch spills (None: the system's temporary directory)."""
 
 
 def build_ruleset(settings: Settings) -> Ruleset:

@@ -27,9 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from dsmt_rules.catalog import rule_for
-from dsmt_rules.engine._kernel import Prepared, finish, prepare, quiet_lines
+from dsmt_rules.engine._kernel import Prepared, finish, finish_with_book, prepare, quiet_lines
 from dsmt_rules.engine._ruleset import Ruleset
 from dsmt_rules.findings import Finding, Report, Severity
+from dsmt_rules.history import Book
 from dsmt_rules.history._ledger import (
     ClaimFacts,
     Entry,
@@ -200,35 +201,6 @@ def _unpack_facts(t: tuple[Any, ...]) -> ClaimFacts:
     )
 
 
-def _pack(p: Prepared) -> tuple[Any, ...]:
-    return (
-        p.seq,
-        p.position,
-        p.claim_id,
-        p.key,
-        tuple(_pack_finding(f) for f in p.findings),
-        None if p.facts is None else _pack_facts(p.facts),
-        p.dsmt,
-        p.source,
-        tuple(p.sources.items()),
-    )
-
-
-def _unpack(t: tuple[Any, ...]) -> Prepared:
-    seq, position, claim_id, key, findings, facts, dsmt, source, sources = t
-    return Prepared(
-        seq,
-        position,
-        claim_id,
-        key,
-        tuple(_unpack_finding(f) for f in findings),
-        None if facts is None else _unpack_facts(facts),
-        dsmt,
-        source,
-        {tuple(loc): where for loc, where in sources},
-    )
-
-
 def _pack_report(seq: int, r: Report) -> tuple[Any, ...]:
     return (seq, r.record, r.claim_id, tuple(_pack_finding(f) for f in r.findings))
 
@@ -352,24 +324,46 @@ def _grouped(
             prepared_runs.append(spill.runs[-1])
             groups.clear()
         merged = heapq.merge(*(_read_run(path) for path in prepared_runs), key=_run_key)
-        for group in _runs_of_groups(merged):
-            for q, report in zip(group, finish(group, rules), strict=True):
-                order.add(q.seq, report)
+        for items in _runs_of_groups(merged):
+            _finish_group(items, rules, order)
     else:
         for packed_group in groups.values():
-            items = [_loads(t) for t in packed_group]
-            if _quiet_group(items, rules):  # the usual group: no book, no objects
-                for t in items:
-                    order.add_packed(t[0], _packed_report(t))
-                continue
-            unpacked = [_unpack(t) for t in items]
-            for q, report in zip(unpacked, finish(unpacked, rules), strict=True):
-                order.add(q.seq, report)
+            _finish_group(packed_group, rules, order)
         groups.clear()
     yield from order.reports(count)
 
 
-def _quiet_group(items: Sequence[tuple[Any, ...]], rules: Ruleset) -> bool:
+def _finish_group(blobs: Sequence[bytes], rules: Ruleset, order: _Order) -> None:
+    """The second stage for one beneficiary's marshalled claims, each report into ``order``.
+
+    A quiet group (the usual one) costs no book and no objects. Otherwise the book is made of
+    every claim's facts, and each claim is unpacked, finished and dropped in turn: a beneficiary
+    with very many claims holds its claims' facts and marshalled bytes, nothing more.
+    """
+    if _quiet_group(blobs, rules):
+        for blob in blobs:
+            t = _loads(blob)
+            order.add_packed(t[0], _packed_report(t))
+        return
+    facts = [_unpack_facts(_loads(blob)[5]) for blob in blobs]
+    book = Book.of(facts, rules.profile)
+    for blob, f in zip(blobs, facts, strict=True):
+        seq, position, claim_id, key, findings, _facts, dsmt, source, sources = _loads(blob)
+        p = Prepared(
+            seq,
+            position,
+            claim_id,
+            key,
+            tuple(_unpack_finding(x) for x in findings),
+            f,
+            dsmt,
+            source,
+            {tuple(loc): where for loc, where in sources},
+        )
+        order.add(seq, finish_with_book(p, book, rules))
+
+
+def _quiet_group(blobs: Sequence[bytes], rules: Ruleset) -> bool:
     """Whether no history rule can report on any claim of a group (packed, as held).
 
     The test of :func:`~dsmt_rules.engine._kernel.quiet_lines` over every claim's lines and
@@ -379,8 +373,8 @@ def _quiet_group(items: Sequence[tuple[Any, ...]], rules: Ruleset) -> bool:
     lines: list[tuple[str, int, int, Sequence[str]]] = []
     record: list[tuple[str, int, int]] = []
     hours: float | None = None
-    for t in items:
-        _seq, _claim_id, services, _lines, referral, history, _record = t[5]
+    for blob in blobs:
+        _seq, _claim_id, services, _lines, referral, history, _record = _loads(blob)[5]
         if referral is not None:
             if referral[1] == _FOLLOW_UP:
                 return False
@@ -414,15 +408,15 @@ def _run_key(t: tuple[Any, ...]) -> tuple[str, int]:
     return (t[3], t[0])
 
 
-def _runs_of_groups(merged: Iterator[tuple[Any, ...]]) -> Iterator[list[Prepared]]:
-    group: list[Prepared] = []
+def _runs_of_groups(merged: Iterator[tuple[Any, ...]]) -> Iterator[list[bytes]]:
+    group: list[bytes] = []
     key: str | None = None
     for t in merged:
         if t[3] != key and group:
             yield group
             group = []
         key = t[3]
-        group.append(_unpack(t))
+        group.append(_dumps(t))
     if group:
         yield group
 

@@ -30,7 +30,15 @@ from dsmt_rules.records import Problem, Record, StructureProblem
 from dsmt_rules.rules._base import Context, LedgerContext, Violation
 from dsmt_rules.rules.document import InvalidDocument, X12StructureError
 
-__all__ = ["Prepared", "check_alone", "finish", "make_finding", "prepare"]
+__all__ = [
+    "Prepared",
+    "check_alone",
+    "finish",
+    "finish_with_book",
+    "make_finding",
+    "prepare",
+    "quiet_lines",
+]
 
 _FOLLOW_UP = Training.FOLLOW_UP
 
@@ -241,15 +249,17 @@ def finish(group: Sequence[Prepared], rules: Ruleset) -> list[Report]:
     if not facts or (len(facts) == 1 and _quiet(facts[0], rules)):
         return [_report(p, []) for p in group]
     book = Book.of(facts, rules.profile)
-    reports: list[Report] = []
-    for p in group:
-        extra: list[Finding] = []
-        if p.facts is not None and p.dsmt:
-            ledger = Ledger(book, p.facts)
-            if ledger.may_report():
-                extra = _ledger_findings(p.facts, ledger, rules, p.source)
-        reports.append(_report(p, extra))
-    return reports
+    return [finish_with_book(p, book, rules) for p in group]
+
+
+def finish_with_book(p: Prepared, book: Book, rules: Ruleset) -> Report:
+    """The second stage for one prepared claim, with its beneficiary's book already made."""
+    extra: list[Finding] = []
+    if p.facts is not None and p.dsmt and rules.ledger_rules:
+        ledger = Ledger(book, p.facts)
+        if ledger.may_report():
+            extra = _ledger_findings(p.facts, ledger, rules, p.source)
+    return _report(p, extra)
 
 
 def _quiet(facts: ClaimFacts, rules: Ruleset) -> bool:
