@@ -48,8 +48,18 @@ def _wheel(version: str, folder: Path) -> Path:
     if found:
         return found[0]
     subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-q",
-         f"simple-icd-10-cm=={version}", "-d", str(folder)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            "-q",
+            f"simple-icd-10-cm=={version}",
+            "-d",
+            str(folder),
+        ],
         check=True,
     )
     return sorted(folder.glob(f"simple_icd_10_cm-{version}-*.whl"))[0]

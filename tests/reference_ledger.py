@@ -2,8 +2,9 @@
 
 ``ReferenceLedger`` builds a claim's ledger from all of its beneficiary's services, for every claim
 (O(n^2) for a beneficiary with n claims in a batch): sort, phases, and a walk over each window with
-the claim's lines picked out. It is kept here, unchanged but for its name and the MNT dates that
-DS501 used to compute from ``services``, so that property tests can compare
+the claim's lines picked out. It is kept here, changed only where the rules' meaning changed (0.2: a session
+is its id and its date, a line of 0 units is no service, no initial period opens after follow-up
+training) and for its name and the MNT dates that DS501 used to compute from ``services``, so that property tests can compare
 :class:`dsmt_rules.history.Ledger` (and whole batch reports) with it. ``reference_reports`` checks a
 batch with it the way ``check_many`` did (one ledger built per claim), and with no screen: every
 enabled rule runs on every claim (``reference_report``), so the comparison also covers the
@@ -52,6 +53,7 @@ class _Phases(NamedTuple):
     initial: list[int]
     initial_individual: list[int]
     follow_up: list[int]
+    first: dt.date | None
 
 
 _INITIAL = Phase(Training.INITIAL)
@@ -98,7 +100,7 @@ class ReferenceLedger:
         A service on record under a referral id that a line of the ledger is billed under has that
         referral's training (not known when the beneficiary's claims disagree about it).
         """
-        own_history = (*claim.history, *history)
+        own_history = tuple(e for e in (*claim.history, *history) if e.units >= 1)
         merged = dict(record or {})
         merge_record(merged, record_counts(claim.history, profile))
         merge_record(merged, record_counts(history, profile))
@@ -132,6 +134,7 @@ class ReferenceLedger:
         individual = self.profile.individual_code
         months = self.profile.initial_period_months
         period: Period | None = None
+        first: dt.date | None = None
         phases: list[Phase | None] = []
         initial: list[int] = []
         initial_individual: list[int] = []
@@ -140,8 +143,10 @@ class ReferenceLedger:
             if s.hcpcs not in dsmt:
                 phases.append(None)
                 continue
-            if period is None and s.training is not Training.FOLLOW_UP:
-                period = initial_period_from(s.service_date, months)
+            if first is None:  # the first DSMT service opens the period unless it is follow-up
+                first = s.service_date
+                if s.training is not Training.FOLLOW_UP:
+                    period = initial_period_from(s.service_date, months)
             if period is not None and period.start <= s.service_date <= period.end:
                 phases.append(_INITIAL)
                 initial.append(k)
@@ -150,12 +155,17 @@ class ReferenceLedger:
             else:
                 phases.append(Phase(Training.FOLLOW_UP, s.service_date.year))
                 follow_up.append(k)
-        return _Phases(tuple(phases), period, initial, initial_individual, follow_up)
+        return _Phases(tuple(phases), period, initial, initial_individual, follow_up, first)
 
     @property
     def initial_period(self) -> Period | None:
         """The beneficiary's initial period, or None when no initial training is on record."""
         return self._phases.period
+
+    @property
+    def first_service(self) -> dt.date | None:
+        """The date of the first DSMT service on record."""
+        return self._phases.first
 
     def phase_of_line(self, line: int) -> Phase | None:
         """The phase of the claim's DSMT line ``line`` (index in ``claim.lines``); None if not DSMT."""
@@ -246,6 +256,8 @@ class ReferenceLedger:
             if other.claim_id == RECORD or self.is_own(other) or other.hcpcs != me.hcpcs:
                 continue
             if mine and other.session_ids:
+                if other.service_date != me.service_date:
+                    continue  # a session is its id and its date
                 shared = next((sid for sid in me.session_ids if sid in other.session_ids), None)
                 if shared is not None:
                     return Match(other, shared)

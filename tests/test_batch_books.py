@@ -94,27 +94,37 @@ def _ledger_of(claims: list[Claim], seq: int) -> Ledger:
     return Ledger(Book.of(facts, PROFILE), facts[seq])
 
 
-def test_a_line_repeats_the_first_line_of_another_claim_even_after_two_of_its_own() -> None:
-    """Claim A bills session S-1 on 2026-02-02, 02-03 and 02-20; claim B bills it on 02-10."""
+def _on(day: str, session: str = "S-1") -> dict[str, Any]:
+    return {
+        "line_id": day[-2:],
+        "hcpcs": "G0109",
+        "units": 1,
+        "service_date": day,
+        "place_of_service": "11",
+        "diagnosis_pointers": [1],
+        "session_ids": [session],
+    }
 
-    def on(day: str, session: str = "S-1") -> dict[str, Any]:
-        return {
-            "line_id": day[-2:],
-            "hcpcs": "G0109",
-            "units": 1,
-            "service_date": day,
-            "place_of_service": "11",
-            "diagnosis_pointers": [1],
-            "session_ids": [session],
-        }
 
-    a = claim(1, START, lines=[on("2026-02-02"), on("2026-02-03"), on("2026-02-20")])
-    b = claim(2, START, lines=[on("2026-02-10")])
-    ledger = _ledger_of([a, b], 0)
-    (b_line,) = [s for s in ledger.services if s.claim_id == "C-00002"]
+def test_a_weekly_class_that_reuses_a_session_id_repeats_nothing() -> None:
+    """A session is its id and its date: S-1 on 02-02, 02-09 and 02-16 is three sessions."""
+    a = claim(1, START, lines=[_on("2026-02-02"), _on("2026-02-16")])
+    b = claim(2, START, lines=[_on("2026-02-09")])
 
-    assert [ledger.earlier_duplicate(i) for i in range(3)] == [None, None, Match(b_line, "S-1")]
-    assert _ledger_of([a, b], 1).earlier_duplicate(0) is not None
+    assert [_ledger_of([a, b], 0).earlier_duplicate(i) for i in range(2)] == [None, None]
+    assert _ledger_of([a, b], 1).earlier_duplicate(0) is None
+    assert "DS110" not in {c for r in check_many([a, b]) for c in r.codes}
+
+
+def test_the_same_session_on_the_same_day_on_two_claims_is_a_duplicate() -> None:
+    a = claim(1, START, lines=[_on("2026-02-02"), _on("2026-02-09")])
+    b = claim(2, START, lines=[_on("2026-02-09")])
+
+    ledger = _ledger_of([a, b], 1)
+    (a_line,) = [s for s in ledger.services if s.claim_id == "C-00001" and s.line == 1]
+    assert ledger.earlier_duplicate(0) == Match(a_line, "S-1")
+    reports = list(check_many([a, b]))
+    assert [r.codes.count("DS110") for r in reports] == [0, 1]
 
 
 @pytest.mark.parametrize("n", [2_000, pytest.param(100_000, marks=pytest.mark.slow)])

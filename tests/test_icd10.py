@@ -124,11 +124,18 @@ def test_every_code_agrees_with_the_package(sicd: ModuleType) -> None:
 @pytest.fixture
 def fresh_index() -> Iterator[None]:
     """Clear the cached path and index before and after (the real ones rebuild on next use)."""
-    _icd10.code_list_path.cache_clear()
-    _icd10._index.cache_clear()
+    from dsmt_rules.engine import _ruleset
+
+    def clear() -> None:
+        _icd10.code_list_path.cache_clear()
+        _icd10._index.cache_clear()
+        _icd10.shipped.cache_clear()
+        _ruleset._cached_code_sets.cache_clear()
+        _ruleset._cached_ruleset.cache_clear()
+
+    clear()
     yield
-    _icd10.code_list_path.cache_clear()
-    _icd10._index.cache_clear()
+    clear()
 
 
 def _fake_package(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
@@ -176,8 +183,8 @@ _LAZY_SCRIPT = textwrap.dedent(
 
     assert "simple_icd_10_cm" not in sys.modules, "import dsmt_rules imported simple_icd_10_cm"
     claim = dsmt_rules.Claim.model_validate(BASE_CLAIM)
-    assert check(claim, ignore=["DS309"]).findings == ()
-    assert _icd10._index.cache_info().currsize == 0, "the index was built without DS309"
+    assert check(claim, ignore=["DS309", "DS311"]).findings == ()
+    assert _icd10._index.cache_info().currsize == 0, "the index was built without DS309, DS311"
     assert check(claim).findings == ()
     assert _icd10._index.cache_info().currsize == 1
     assert "simple_icd_10_cm" not in sys.modules, "the index imported simple_icd_10_cm"
@@ -198,7 +205,7 @@ def test_index_is_built_only_by_diagnosis_rules_and_never_imports_the_package() 
 def test_checking_without_diagnosis_rules_does_not_build_the_index() -> None:
     from helpers import claim_from, codes_of
 
-    assert codes_of(claim_from({"diagnosis_codes": ["E11"]}), ignore=["DS309"]) == []
+    assert codes_of(claim_from({"diagnosis_codes": ["E11"]}), ignore=["DS309", "DS311"]) == []
     assert _icd10._index.cache_info().currsize == 0
     assert codes_of(claim_from({"diagnosis_codes": ["E11"]})) == ["DS309"]
     assert _icd10._index.cache_info().currsize == 1

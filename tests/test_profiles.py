@@ -58,7 +58,8 @@ def test_medicare_has_the_rules_md_code_sets() -> None:
     assert p.prediabetes_code_prefixes == ("R730",)
     assert p.inpatient_places_of_service == {"21", "51", "61"}
     assert p.telehealth_places_of_service == {"02", "10"}
-    assert p.telehealth_modifiers == {"95", "GT", "GQ"}
+    assert p.telehealth_modifiers == {"95", "93"}
+    assert p.institutional_telehealth_modifiers == {"GT"}
     assert p.allowed_bill_types == {"12", "13", "22", "23", "34", "77", "85"}
     assert p.rhc_bill_types == {"71"}
     assert p.fqhc_bill_types == {"77"}

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from dsmt_rules import ConfigError, Record, check_records
+from dsmt_rules import Claim, ConfigError, Record, check_records
+from dsmt_rules.rules._examples import BASE_CLAIM, apply_patch
 from dsmt_rules.reference import ReferenceData, SessionRecord
 from helpers import claim_from, codes_of
 
@@ -133,7 +134,7 @@ def test_load_joins_files_and_completes_a_bare_claim(tmp_path: Path) -> None:
             "ref.jsonl:2: invalid reference record: date: Value error, expected an ISO date "
             "YYYY-MM-DD (and 1 more)",
         ),
-        (json.dumps(_session("S1")), "ref.jsonl:2: session id used twice (first: "),
+        (json.dumps(_session("S1")), "ref.jsonl:2: session id used twice on one date (first: "),
     ],
     ids=["json", "kind", "not-object", "extra", "missing", "bad-values", "duplicate-session"],
 )
@@ -417,3 +418,27 @@ def test_apply_leaves_records_without_a_claim_alone() -> None:
 def test_apply_returns_the_record_when_nothing_is_filled() -> None:
     record = Record(1, claim_from({}))
     assert _data(_history("2020-01-01") | {"beneficiary_id": "X"}).apply(record) is record
+
+
+def test_a_weekly_class_that_reuses_a_session_id_loads_and_joins_by_date(tmp_path: Path) -> None:
+    """A session is its id and its date: one id on two dates is two sessions (DS110 none)."""
+    week1 = _session("S-WEEKLY", date="2026-02-02")
+    week2 = _session("S-WEEKLY", date="2026-02-09")
+    data = ReferenceData.load([_write(tmp_path, week1, week2)])
+    claims = []
+    for n, day in enumerate(("2026-02-02", "2026-02-09"), start=1):
+        doc = apply_patch(
+            BASE_CLAIM,
+            {
+                "claim_id": f"C-{n}",
+                "lines": [
+                    {**BASE_CLAIM["lines"][0], "service_date": day, "session_ids": ["S-WEEKLY"]}
+                ],
+                "sessions": [],
+            },
+        )
+        (record,) = [data.apply(Record(n, Claim.model_validate(doc)))]
+        assert record.claim is not None
+        assert [s.date.isoformat() for s in record.claim.sessions] == [day]
+        claims.append(record)
+    assert [r.codes for r in check_records(claims)] == [(), ()]

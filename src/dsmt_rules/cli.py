@@ -120,6 +120,7 @@ def settings_from_params(params: Mapping[str, Any]) -> Settings:
         severity=split_codes(params["severity"]),
         reference=tuple(params.get("reference") or ()),
         mue_file=params.get("mue_file"),
+        icd10cm_files=tuple(params.get("icd10cm_file") or ()),
         batch_memory=params.get("batch_memory") or DEFAULT_BATCH_MEMORY,
         temp_dir=params.get("temp_dir"),
     )
@@ -168,6 +169,13 @@ CHECK_OPTIONS: list[Callable[[_F], _F]] = [
         "--mue-file",
         metavar="CSV",
         help="CMS quarterly MUE table (CSV) for DS109 (units over the MUE value).",
+    ),
+    click.option(
+        "--icd10cm-file",
+        multiple=True,
+        metavar="[FY=]FILE",
+        help="A CMS ICD-10-CM code file (order or codes file) of a fiscal year, e.g. "
+        "icd10cm_order_2027.txt or 2027=codes.txt; repeatable (DS309, DS311).",
     ),
     click.option(
         "--batch-memory",

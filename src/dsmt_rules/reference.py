@@ -14,9 +14,12 @@ Lines, one typed record per line (DESIGN.md, "Reference data")::
 Joins (:meth:`ReferenceData.complete`):
 
 - provider: by the billing NPI; fills the billing provider's ``entity`` and ``accreditation``;
-- sessions: a DSMT line's explicit ``session_ids`` win (sessions with those ids are added to the
-  claim); a line without any links the sessions whose roster holds the beneficiary and whose date is
-  the line's date of service. When that finds several, the ones whose format fits the code (G0109
+- sessions: a session is its id *and* its date (a weekly class may reuse one id: two records of
+  one id on two dates are two sessions; two on one date are an error). A DSMT line's explicit
+  ``session_ids`` win: the record of each id on the line's date of service is added to the claim
+  (or the only record of that id, whatever its date: DS108 then reports the dates); a line without
+  any links the sessions whose roster holds the beneficiary and whose date is the line's date of
+  service. When that finds several, the ones whose format fits the code (G0109
   group, G0108 individual) are preferred, and lines of one code and date share out sessions one each
   when the counts match (otherwise every line links them all);
 - referral: the claim's referral number (X12 REF*9F, FHIR Claim.referral), else the beneficiary's
@@ -129,7 +132,9 @@ class ReferenceData:
 
     def __init__(self) -> None:
         self._providers: dict[str, _Placed] = {}
-        self._sessions: dict[str, _Placed] = {}
+        self._sessions: dict[tuple[str, date], _Placed] = {}
+        """Session records by id *and* date: a weekly class may reuse one id."""
+        self._session_dates: dict[str, list[date]] = defaultdict(list)
         self._roster: dict[tuple[str, date], list[str]] = defaultdict(list)
         self._referrals_by_id: dict[str, list[tuple[str, _Placed]]] = defaultdict(list)
         self._referrals: dict[str, list[_Placed]] = defaultdict(list)
@@ -191,12 +196,15 @@ class ReferenceData:
                 raise ConfigError(f"{where}: a second provider record for one NPI (first: {first})")
             self._providers[rec.npi] = _Placed(where, rec)
         elif isinstance(rec, SessionRecord):
-            if rec.session_id in self._sessions:
-                first = self._sessions[rec.session_id].where
-                raise ConfigError(f"{where}: session id used twice (first: {first})")
-            self._sessions[rec.session_id] = _Placed(
-                where, _strip(rec, Session, ("kind", "roster"))
-            )
+            key = (rec.session_id, rec.date)
+            if key in self._sessions:
+                first = self._sessions[key].where
+                raise ConfigError(
+                    f"{where}: session id used twice on one date (first: {first}); a session is "
+                    "its id and its date"
+                )
+            self._sessions[key] = _Placed(where, _strip(rec, Session, ("kind", "roster")))
+            self._session_dates[rec.session_id].append(rec.date)
             for member in dict.fromkeys(rec.roster):
                 self._roster[(member, rec.date)].append(rec.session_id)
         elif isinstance(rec, ReferralRecord):
@@ -321,11 +329,15 @@ class ReferenceData:
         sources: dict[Loc, str],
     ) -> tuple[list[ServiceLine], list[Session]] | None:
         sessions = list(claim.sessions)
-        have = {s.session_id for s in sessions}
+        have = {(s.session_id, s.date) for s in sessions}
+        have_ids = {s.session_id for s in sessions}
         links: dict[int, list[str]] = {}
-        wanted: list[str] = []
+        wanted: list[tuple[str, date]] = []
         for line in claim.lines:
-            wanted.extend(sid for sid in line.session_ids if sid not in have)
+            for sid in line.session_ids:
+                key = self._session_for(sid, line.service_date, have_ids)
+                if key is not None and key not in have:
+                    wanted.append(key)
         by_code_date: dict[tuple[str, date], list[int]] = defaultdict(list)
         for i, line in enumerate(claim.lines):
             if line.hcpcs in codes and not line.session_ids:
@@ -334,7 +346,9 @@ class ReferenceData:
             found = self._roster.get((claim.beneficiary_id, day), [])
             if not found:
                 continue
-            fitting = [sid for sid in found if self._sessions[sid].value.format is codes[code]]
+            fitting = [
+                sid for sid in found if self._sessions[(sid, day)].value.format is codes[code]
+            ]
             chosen = fitting if fitting else found
             if len(indexes) > 1 and len(chosen) == len(indexes):
                 for i, sid in zip(indexes, sorted(chosen), strict=True):
@@ -342,18 +356,30 @@ class ReferenceData:
             else:
                 for i in indexes:
                     links[i] = list(chosen)
-            wanted.extend(sid for i in indexes for sid in links[i])
-        added = [sid for sid in dict.fromkeys(wanted) if sid not in have and sid in self._sessions]
+            wanted.extend((sid, day) for i in indexes for sid in links[i])
+        added = [key for key in dict.fromkeys(wanted) if key not in have and key in self._sessions]
         if not added and not links:
             return None
-        for sid in added:
-            sources[("sessions", len(sessions))] = self._sessions[sid].where
-            sessions.append(self._sessions[sid].value)
+        for key in added:
+            sources[("sessions", len(sessions))] = self._sessions[key].where
+            sessions.append(self._sessions[key].value)
         lines = [
             line.model_copy(update={"session_ids": links[i]}) if i in links else line
             for i, line in enumerate(claim.lines)
         ]
         return lines, sessions
+
+    def _session_for(
+        self, sid: str, day: date, have_ids: Collection[str]
+    ) -> tuple[str, date] | None:
+        """The session record a line dated ``day`` links by id: the one of that date, else the only
+        one of that id (when the claim has none of that id; DS108 then reports the dates)."""
+        if (sid, day) in self._sessions:
+            return (sid, day)
+        dates = self._session_dates.get(sid, [])
+        if len(dates) == 1 and sid not in have_ids:
+            return (sid, dates[0])
+        return None
 
     def _referral(
         self,

@@ -36,6 +36,8 @@ class Settings:
     """Reference data files (JSON Lines) that complete the claims."""
     mue_file: str | None = None
     """A CMS MUE CSV file for DS109."""
+    icd10cm_files: tuple[str, ...] = ()
+    """CMS ICD-10-CM code files (``FY=PATH`` or ``PATH``) on top of the shipped releases."""
     batch_memory: int = DEFAULT_BATCH_MEMORY
     """MiB a batch holds (claims waiting for their beneficiary, then reports) before it spills."""
     temp_dir: str | None = None
@@ -56,4 +58,5 @@ def build_ruleset(settings: Settings) -> Ruleset:
         ignore=settings.ignore,
         severity=settings.severity,
         mue=mue,
+        icd10cm_files=settings.icd10cm_files,
     )

@@ -231,9 +231,17 @@ def test_ds103_silent_without_linked_session_and_for_zero_units() -> None:
     assert codes_of(zero) == ["DS101", "DS102"]
 
 
-def test_ds103_counts_only_sessions_on_the_claim() -> None:
+def test_ds103_is_silent_when_a_linked_session_has_no_record() -> None:
+    """The time of S-GONE is not known: DS103 cannot judge the units, DS107 says what is missing."""
     claim = claim_from({"lines": [line(units=4, session_ids=[SID, "S-GONE"])]})
-    assert codes_of(claim) == ["DS103", "DS107"]
+    assert codes_of(claim) == ["DS107"]
+    alone = claim_from({"lines": [line(units=4, session_ids=["S-GONE"])]})
+    assert codes_of(alone) == ["DS107"]
+
+
+def test_ds103_judges_a_line_whose_sessions_are_all_on_record() -> None:
+    claim = claim_from({"lines": [line(units=4, session_ids=[SID, SID])]})  # one id twice
+    assert codes_of(claim) == ["DS103"]
 
 
 def test_ds103_unit_length_comes_from_the_profile() -> None:

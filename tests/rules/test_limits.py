@@ -423,13 +423,48 @@ def test_ds310_an_unknown_service_on_record_starts_the_initial_period() -> None:
     assert codes_of(second) == ["DS310"]
 
 
-def test_ds310_initial_order_after_follow_up_without_initial_opens_the_initial_period() -> None:
+def test_ds310_initial_order_after_follow_up_training_is_a_mismatch() -> None:
+    """MBPM §300.3.A(i): initial training only for a beneficiary who had no initial or follow-up."""
     first = claim([line("1", "2026-02-02")], referral={**FOLLOW_UP, "referral_id": "R-1"})
     second = claim([line("1", "2026-09-07")], claim_id="C-1002", referral={"referral_id": "R-2"})
 
     reports = list(check_many([first, second]))
 
-    assert [r.codes for r in reports] == [(), ()]
+    assert [r.codes for r in reports] == [(), ("DS310",)]
+    (finding,) = reports[1].findings
+    assert "follow-up training on record since 2026-02-02" in finding.message
+    assert finding.ctx["first"] == "2026-02-02"
+
+
+def test_ds310_initial_order_after_follow_up_opens_no_initial_period() -> None:
+    """No period opens: the initial order's units count toward the follow-up year (DS403)."""
+    first = claim([line("1", "2026-02-02", units=2)], referral={**FOLLOW_UP, "referral_id": "R-1"})
+    second = claim(
+        [line("1", "2026-09-07", units=4)], claim_id="C-1002", referral={"referral_id": "R-2"}
+    )
+
+    reports = list(check_many([first, second]))
+
+    assert [r.codes for r in reports] == [(), ("DS310", "DS403")]
+
+
+def test_a_line_of_zero_units_opens_no_initial_period() -> None:
+    """A 0-unit line (DS101) bills no service: the later first real service opens the period."""
+    zero = claim([line("1", "2025-01-06", units=0, session=False)], referral={"referral_id": "R-0"})
+    real = claim([line("1", "2026-03-02")], claim_id="C-1002", referral={"referral_id": "R-2"})
+
+    reports = list(check_many([zero, real]))
+
+    assert [r.codes for r in reports] == [("DS101", "DS107"), ()]
+
+
+def test_a_line_of_zero_units_counts_toward_no_cap_and_repeats_nothing() -> None:
+    history = initial_history(20)  # the initial period is full
+    lines = [
+        line("1", "2026-02-02", units=0, session=False),
+        line("2", "2026-02-02", units=0, session=False),
+    ]
+    assert codes_of(claim(lines, history=history)) == ["DS101", "DS101", "DS107", "DS107"]
 
 
 def test_ds310_reports_each_line_in_the_wrong_phase() -> None:

@@ -339,17 +339,14 @@ def test_ds205_entity_rhc() -> None:
 
 
 @pytest.mark.parametrize("tob", ["711", "0711", "712"])
-def test_ds205_rhc_bill_type_is_also_not_an_allowed_bill_type(tob: str) -> None:
+def test_ds205_alone_reports_an_rhc_bill_type(tob: str) -> None:
     report = check(claim_from(institutional(tob)))
-    assert [(f.code, f.loc) for f in report.findings] == [
-        ("DS205", ("type_of_bill",)),
-        ("DS602", ("type_of_bill",)),
-    ]
+    assert [(f.code, f.loc) for f in report.findings] == [("DS205", ("type_of_bill",))]
     assert "(type of bill 71x)" in report.findings[0].message
 
 
 def test_ds205_one_finding_when_both_entity_and_bill_type_say_rhc() -> None:
-    assert codes_of(claim_from(institutional("711", entity="rhc"))) == ["DS205", "DS602"]
+    assert codes_of(claim_from(institutional("711", entity="rhc"))) == ["DS205"]
 
 
 @pytest.mark.parametrize("tob", ["131", "0131", "771", "121"])

@@ -191,8 +191,12 @@ def test_ds602_not_allowed_bill_types(tob: str) -> None:
     assert report.findings[0].carc_hint == "5"
 
 
-def test_ds602_rhc_bill_type_raises_it_with_ds205() -> None:
-    assert codes_of(claim_from(institutional("711"))) == ["DS205", "DS602"]
+@pytest.mark.parametrize("tob", ["711", "0711", "712"])
+def test_ds602_leaves_an_rhc_bill_type_to_ds205(tob: str) -> None:
+    """One fact, one finding: 71x is an RHC, DS205 (RULES.md)."""
+    assert codes_of(claim_from(institutional(tob))) == ["DS205"]
+    only = {**institutional(tob), "billing_provider": {"entity": "hospital_outpatient"}}
+    assert codes_of(claim_from(only), select=["DS602"]) == []
 
 
 def test_ds602_missing_type_of_bill_is_not_guessed() -> None:
@@ -215,10 +219,34 @@ def telehealth(
 
 @pytest.mark.parametrize(
     ("pos", "modifiers"),
-    [("02", []), ("10", []), ("11", ["95"]), ("11", ["GT"]), ("11", ["GQ"]), ("02", ["95"])],
+    [("02", []), ("10", []), ("11", ["95"]), ("11", ["93"]), ("02", ["95"]), ("10", ["GQ"])],
 )
 def test_ds603_telehealth_coded_as_telehealth_is_fine(pos: str, modifiers: list[str]) -> None:
     assert codes_of(claim_from(telehealth(pos=pos, modifiers=modifiers))) == []
+
+
+@pytest.mark.parametrize("modifier", ["GT", "GQ"])
+def test_ds603_gt_and_gq_do_not_code_a_professional_line_as_telehealth(modifier: str) -> None:
+    """Transmittal 12671: 95 (video) or 93 (audio-only); GT only on institutional claims; no GQ."""
+    report = check(claim_from(telehealth(pos="11", modifiers=[modifier])))
+    assert [(f.code, f.loc) for f in report.findings] == [
+        ("DS603", ("lines", 0, "place_of_service"))
+    ]
+
+
+def test_ds603_gt_codes_an_institutional_line_as_telehealth() -> None:
+    patch = {
+        "form": "institutional",
+        "type_of_bill": "851",
+        "billing_provider": {"entity": "critical_access_hospital"},
+        "lines": [{**INSTITUTIONAL_LINE, "modifiers": ["GT"]}],
+        "sessions": [{**SESSION, "delivery": "telehealth"}],
+    }
+    assert codes_of(claim_from(patch)) == []
+    in_person = {**patch, "sessions": [{**SESSION, "delivery": "in_person"}]}
+    assert codes_of(claim_from(in_person)) == ["DS603"]
+    gq = {**patch, "lines": [{**INSTITUTIONAL_LINE, "modifiers": ["GQ"]}]}
+    assert codes_of(claim_from(gq)) == ["DS603"]
 
 
 def test_ds603_telehealth_without_telehealth_coding() -> None:
@@ -232,7 +260,7 @@ def test_ds603_telehealth_without_telehealth_coding() -> None:
     assert finding.message == (
         "Line 1: the session on 2026-02-02 was delivered by telehealth but the line is coded as "
         "in person (POS 11, no telehealth modifier); add a telehealth place of service (02, 10) "
-        "or modifier (95, GQ, GT)."
+        "or modifier (93, 95)."
     )
 
 
@@ -253,7 +281,7 @@ def test_ds603_institutional_telehealth_needs_a_modifier() -> None:
     ("pos", "modifiers", "loc_field", "coding"),
     [
         ("11", ["95"], "modifiers", "(modifier 95)"),
-        ("11", ["GT"], "modifiers", "(modifier GT)"),
+        ("11", ["93"], "modifiers", "(modifier 93)"),
         ("02", [], "place_of_service", "(POS 02)"),
         ("10", ["95"], "place_of_service", "(POS 10, modifier 95)"),
     ],

@@ -154,7 +154,7 @@ def _packed_facts_of(claim: Claim, profile: Profile, seq: int) -> tuple[Any, ...
     lines = []
     for i, line in enumerate(claim.lines):
         code = line.hcpcs
-        if code not in codes:
+        if code not in codes or line.units < 1:  # fewer than 1 unit: no service
             continue
         ids = line.session_ids
         sids = tuple(ids) if len(ids) < 2 else tuple(dict.fromkeys(ids))
@@ -167,7 +167,11 @@ def _packed_facts_of(claim: Claim, profile: Profile, seq: int) -> tuple[Any, ...
     record: tuple[Any, ...] = ()
     if claim.history:
         history = tuple(
-            [(_ORDINAL(e.service_date), e.hcpcs, e.units, e.referral_id) for e in claim.history]
+            [
+                (_ORDINAL(e.service_date), e.hcpcs, e.units, e.referral_id)
+                for e in claim.history
+                if e.units >= 1
+            ]
         )
         record = tuple(
             ((_ORDINAL(k[0]), *k[1:]), n) for k, n in record_counts(claim.history, profile).items()

@@ -158,13 +158,13 @@ def _claim_findings(claim: Claim, rules: Ruleset, source: str | None) -> tuple[l
     if hits == -1:
         if not rules.without_lines:
             return [], False
-        ctx = Context(claim, rules.profile, mue=rules.mue)
+        ctx = Context(claim, rules.profile, mue=rules.mue, code_sets=rules.code_sets)
         return [
             make_finding(a, v, source) for a in rules.without_lines for v in a.check(ctx)
         ], False
     if not hits:
         return [], True
-    ctx = Context(claim, rules.profile, mue=rules.mue)
+    ctx = Context(claim, rules.profile, mue=rules.mue, code_sets=rules.code_sets)
     out: list[Finding] = []
     for a in rules.claim_rules:
         if hits & a.bit:
@@ -296,9 +296,13 @@ def _quiet_claim(claim: Claim, rules: Ruleset) -> bool:
         [
             (line.hcpcs, line.units, line.service_date, line.session_ids)
             for line in claim.lines
-            if line.hcpcs in codes
+            if line.hcpcs in codes and line.units >= 1
         ],
-        [(e.hcpcs, e.units, e.service_date) for e in claim.history if e.hcpcs in codes],
+        [
+            (e.hcpcs, e.units, e.service_date)
+            for e in claim.history
+            if e.hcpcs in codes and e.units >= 1
+        ],
         training,
         None if r is None else r.hours_ordered,
         rules,
@@ -321,7 +325,7 @@ def quiet_lines(
     individual_code = profile.individual_code
     total = individual = 0
     first = last = lines[0][2]
-    keys: set[tuple[str, object]] = set()
+    keys: set[tuple[str, str | None, Any]] = set()
     on_record: set[tuple[str, Any]] = set()
     for code, units, day in record:
         if code not in dsmt:
@@ -340,7 +344,7 @@ def quiet_lines(
             return False  # MNT on the claim: DS501 decides
         if (code, day) in on_record:
             return False  # DS110: the line may repeat its own record
-        for key in [(code, sid) for sid in dict.fromkeys(ids)] if ids else [(code, day)]:
+        for key in [(code, sid, day) for sid in dict.fromkeys(ids)] if ids else [(code, None, day)]:
             if key in keys:
                 return False
             keys.add(key)

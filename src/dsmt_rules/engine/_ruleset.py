@@ -16,6 +16,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from dsmt_rules._icd10 import CodeSets, shipped
 from dsmt_rules.catalog import CATALOG, CODES
 from dsmt_rules.engine._screens import ScreenFunction, compile_screens
 from dsmt_rules.findings import Severity
@@ -89,6 +90,8 @@ class Ruleset:
     """The enabled rules for a claim without DSMT lines (DS002)."""
     screen: ScreenFunction
     """The claim rules' fused screen (:func:`~dsmt_rules.engine._screens.compile_screens`)."""
+    code_sets: CodeSets
+    """The ICD-10-CM releases by date: the shipped ones and the profile's and caller's files."""
 
     def severity_of(self, code: str) -> Severity:
         """The effective severity of a rule under this profile and selection."""
@@ -109,6 +112,7 @@ def _build(
     mue: Mapping[str, int] | None,
     enabled: frozenset[str],
     levels: Mapping[str, Severity],
+    code_sets: CodeSets,
 ) -> Ruleset:
     claim_rules: list[type[Rule]] = []
     ledger: list[Active] = []
@@ -125,7 +129,7 @@ def _build(
     claim = tuple(
         active(rule_cls, levels[rule_cls.code], 1 << k) for k, rule_cls in enumerate(claim_rules)
     )
-    screen = compile_screens(claim_rules, profile, mue)
+    screen = compile_screens(claim_rules, profile, mue, code_sets)
     return Ruleset(
         profile,
         mue,
@@ -135,6 +139,7 @@ def _build(
         tuple(ledger),
         tuple(without),
         screen,
+        code_sets,
     )
 
 
@@ -149,7 +154,17 @@ def _compile(
     levels = {rule.code: rule.default_severity for rule in CATALOG}
     levels.update(parse_severity_overrides(dict(profile.severity), CODES))
     levels.update(parse_severity_overrides(list(severity), CODES))
-    return _build(profile, None, enabled, levels)
+    return _build(profile, None, enabled, levels, _code_sets(profile, ()))
+
+
+@functools.lru_cache(maxsize=32)
+def _cached_code_sets(files: tuple[str, ...]) -> CodeSets:
+    sets = shipped()
+    return sets.with_files(files) if files else sets
+
+
+def _code_sets(profile: Profile, files: Sequence[str | Path]) -> CodeSets:
+    return _cached_code_sets((*profile.icd10cm_files, *(str(f) for f in files)))
 
 
 @functools.lru_cache(maxsize=128)
@@ -179,10 +194,13 @@ def ruleset(
     ignore: Selectors = None,
     severity: SeverityOverrides = None,
     mue: Mapping[str, int] | None = None,
+    icd10cm_files: Sequence[str | Path] = (),
 ) -> Ruleset:
     """Compile a profile and a rule selection (ruff semantics) into a :class:`Ruleset`.
 
     ``mue`` maps HCPCS codes to Medically Unlikely Edit values (DS109 runs only when it is given).
+    ``icd10cm_files`` are CMS ICD-10-CM code files (``FY=PATH`` or a path whose name holds the
+    fiscal year) loaded on top of the shipped releases and the profile's ``icd10cm_files``.
 
     Raises:
         ConfigError: unknown profile, selector matching no rule, or a bad severity override.
@@ -195,10 +213,11 @@ def ruleset(
         tuple(ignore or ()),
         _severity_items(severity),
     )
-    if mue is None:
+    if mue is None and not icd10cm_files:
         return compiled
-    table = MappingProxyType(dict(mue))
-    return _build(compiled.profile, table, compiled.enabled, compiled.severities)
+    table = None if mue is None else MappingProxyType(dict(mue))
+    sets = _code_sets(compiled.profile, icd10cm_files)
+    return _build(compiled.profile, table, compiled.enabled, compiled.severities, sets)
 
 
 def resolve(

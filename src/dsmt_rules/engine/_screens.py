@@ -47,10 +47,14 @@ def _bind(expression: str, k: int, rule: type[Rule], profile: Profile, env: dict
 
 
 def compile_screens(
-    rules: Sequence[type[Rule]], profile: Profile, mue: Mapping[str, int] | None
+    rules: Sequence[type[Rule]],
+    profile: Profile,
+    mue: Mapping[str, int] | None,
+    code_sets: object = None,
 ) -> ScreenFunction:
-    """The fused screen of ``rules`` (bit ``k`` is ``rules[k]``) under ``profile`` and ``mue``."""
-    env: dict[str, Any] = {"MUE": mue, "DSMT": profile.dsmt_codes}
+    """The fused screen of ``rules`` (bit ``k`` is ``rules[k]``) under ``profile``, ``mue`` and
+    the ICD-10-CM ``code_sets``."""
+    env: dict[str, Any] = {"MUE": mue, "DSMT": profile.dsmt_codes, "ICD": code_sets}
     always = 0
     claim_tests: list[str] = []
     line_tests: list[str] = []
@@ -84,6 +88,7 @@ def compile_screens(
         "        only_id = only.session_id",
         "    elif count:",
         "        index = {x.session_id: x for x in sessions}",
+        "        dated = {(x.session_id, x.date): x for x in sessions}",
         "    dsmt = 0",
         "    for line in claim.lines:",
         "        code = line.hcpcs",
@@ -98,11 +103,10 @@ def compile_screens(
             "            linked = ()",
             "        elif count == 1:",
             "            linked = (only,) if only_id in ids else ()",
-            "        elif len(ids) == 1:",
-            "            x = index.get(ids[0])",
-            "            linked = () if x is None else (x,)",
             "        else:",
-            "            linked = tuple(index[i] for i in dict.fromkeys(ids) if i in index)",
+            "            day = line.service_date",
+            "            picked = [dated.get((i, day)) or index.get(i) for i in dict.fromkeys(ids)]",
+            "            linked = tuple({id(x): x for x in picked if x is not None}.values())",
         ]
         if re.search(r"\bunits\b", text):
             src.append("        units = line.units")

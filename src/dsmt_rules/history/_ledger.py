@@ -21,10 +21,12 @@ DSMT date of service on record and lasts ``profile.initial_period_months``: it e
 before the same day of the month that many months later (dateutil ``relativedelta``), or on the
 last day of that month when it has no such day: 2025-03-15 opens a period that ends 2026-03-14,
 2023-03-01 one that ends 2024-02-29, 2024-02-29 one that ends 2025-02-28.
-Later DSMT services are follow-up, counted per calendar year. While no initial period has started,
-a service billed under a follow-up order is follow-up (MBPM §300.1: a missing record of initial
-training is no reason to deny follow-up) and starts no initial period; the first DSMT service
-that is not known to be follow-up starts it.
+Later DSMT services are follow-up, counted per calendar year. When the first DSMT service on
+record is billed under a follow-up order, it is follow-up (MBPM §300.1: a missing record of initial
+training is no reason to deny follow-up) and no initial period ever opens: initial training is
+covered only for a beneficiary who has had none (MBPM §300.3.A(i)). A line of fewer than 1 unit
+(and a service on record of fewer than 1 unit) bills no service: it is not in the ledger at all,
+so it opens no period, counts toward no cap and repeats nothing.
 
 Counting against a cap walks the window's services in ledger order: the line whose units take the
 running total past the cap carries an :class:`Overage` naming the units over it; every later line
@@ -248,11 +250,12 @@ def facts_of(
     dsmt_lines: list[tuple[int, LineFacts]] = []
     for i, line in enumerate(claim.lines):
         hcpcs = line.hcpcs
-        if hcpcs not in codes:
+        units = line.units
+        if hcpcs not in codes or units < 1:  # a line of fewer than 1 unit bills no service
             continue
         ids = line.session_ids
         sids = tuple(ids) if len(ids) < 2 else tuple(dict.fromkeys(ids))
-        day, line_id, units = line.service_date, line.line_id, line.units
+        day, line_id = line.service_date, line.line_id
         services.append(
             _new_tuple(
                 Service, (day, claim_id, seq, i, line_id, hcpcs, units, referral_id, training, sids)
@@ -267,6 +270,7 @@ def facts_of(
         entries = tuple(
             _new_tuple(Entry, (e.service_date, e.hcpcs, e.units, e.referral_id))
             for e in (*claim.history, *extra)
+            if e.units >= 1
         )
         record = record_counts(claim.history, profile)
         if extra:
@@ -295,7 +299,7 @@ def line_services(claim: Claim, profile: Profile, seq: int) -> list[Service]:
     out: list[Service] = []
     for i, line in enumerate(claim.lines):
         hcpcs = line.hcpcs
-        if hcpcs in codes:
+        if hcpcs in codes and line.units >= 1:
             ids = line.session_ids
             out.append(
                 _new_tuple(
@@ -328,7 +332,7 @@ def record_counts(
     codes = profile.ledger_codes
     counts: dict[RecordKey, int] = {}
     for e in entries:
-        if e.hcpcs in codes:
+        if e.hcpcs in codes and e.units >= 1:
             key = (e.service_date, e.hcpcs, e.units, e.referral_id)
             counts[key] = counts.get(key, 0) + 1
     return counts
@@ -344,7 +348,10 @@ def merge_record(into: dict[RecordKey, int], view: Mapping[RecordKey, int]) -> N
 _ORDER = operator.itemgetter(0, 1, 2, 3)
 """The ledger order of a :class:`Service` (its :attr:`Service.order`), as a fast sort key."""
 
-_DuplicateKey = tuple[str, str | dt.date]
+_DuplicateKey = tuple[str, str | None, dt.date]
+"""DS110's identity of a service: code, session id (None for a line that links none) and date of
+service. A session is its id *and* its date: a weekly class that reuses an id is a new session
+each week (RULES.md)."""
 """Code and session id, or code and date of service for a line that links no session."""
 
 
@@ -372,6 +379,7 @@ class Book:
         "referrals",
         "services",
         "suspects",
+        "first_service",
     )
 
     def __init__(self, services: Iterable[Service], profile: Profile) -> None:
@@ -385,6 +393,7 @@ class Book:
         months = profile.initial_period_months
         follow_up_training = Training.FOLLOW_UP
         period: Period | None = None
+        first_dsmt: dt.date | None = None
         start = end = dt.date.min
         phases: list[Phase | None] = []
         initial: dict[int, int] = {}
@@ -420,13 +429,15 @@ class Book:
                     else:
                         codes.add(code)
                 continue
-            if period is None and training is not follow_up_training:
-                period = initial_period_from(day, months)
-                start, end = period
+            if first_dsmt is None:  # the first DSMT service on record opens the initial period,
+                first_dsmt = day  # unless it is follow-up: then none opens (MBPM §300.1, §300.3)
+                if training is not follow_up_training:
+                    period = initial_period_from(day, months)
+                    start, end = period
             if units < 0:
                 units = 0
             if own:
-                for key in [(code, sid) for sid in sids] if sids else [(code, day)]:
+                for key in [(code, sid, day) for sid in sids] if sids else [(code, None, day)]:
                     first = keys.get(key)
                     if first is None:
                         keys[key] = seq
@@ -470,6 +481,8 @@ class Book:
         """Parallel to ``services``: the phase of each DSMT service (None for MNT)."""
         self.period: Period | None = period
         """The initial period, or None when no initial training is on record."""
+        self.first_service: dt.date | None = first_dsmt
+        """The date of the beneficiary's first DSMT service on record (None: none)."""
         self.initial = initial
         """Position in ``services`` -> units of the initial period before it (DS401's window)."""
         self.individual = individual
@@ -562,9 +575,9 @@ class Book:
                 if s.claim_id == RECORD:
                     continue
                 keys: Iterable[_DuplicateKey] = (
-                    [(s.hcpcs, sid) for sid in s.session_ids]
+                    [(s.hcpcs, sid, s.service_date) for sid in s.session_ids]
                     if s.session_ids
-                    else [(s.hcpcs, s.service_date)]
+                    else [(s.hcpcs, None, s.service_date)]
                 )
                 for key_ in keys:
                     found = firsts.get(key_)
@@ -664,6 +677,11 @@ class Ledger:
         """The beneficiary's initial period, or None when no initial training is on record."""
         return self.book.period
 
+    @property
+    def first_service(self) -> dt.date | None:
+        """The date of the beneficiary's first DSMT service on record (None: none)."""
+        return self.book.first_service
+
     def phase_of_line(self, line: int) -> Phase | None:
         """The phase of the claim's DSMT line ``line`` (index in ``claim.lines``); None if not DSMT."""
         k = self._index().get(line)
@@ -761,9 +779,9 @@ class Ledger:
         if len(book.by_seq) < 2:
             return None
         keys: Iterable[_DuplicateKey] = (
-            [(me.hcpcs, sid) for sid in me.session_ids]
+            [(me.hcpcs, sid, me.service_date) for sid in me.session_ids]
             if me.session_ids
-            else [(me.hcpcs, me.service_date)]
+            else [(me.hcpcs, None, me.service_date)]
         )
         first = k
         for key in keys:

@@ -53,9 +53,15 @@ class Profile(BaseModel):
     inpatient_places_of_service: frozenset[str]
     telehealth_places_of_service: frozenset[str]
     telehealth_modifiers: frozenset[str]
+    """Modifiers that code a line as telehealth on every claim (medicare: 95 video, 93 audio-only)."""
+    institutional_telehealth_modifiers: frozenset[str] = frozenset()
+    """Modifiers that code telehealth on institutional claims only (medicare: GT)."""
     allowed_bill_types: frozenset[str]
     rhc_bill_types: frozenset[str]
     fqhc_bill_types: frozenset[str]
+    icd10cm_files: tuple[str, ...] = ()
+    """CMS ICD-10-CM code files loaded on top of the shipped releases (``FY=PATH`` or a path whose
+    name holds the fiscal year; a relative path is relative to the profile file)."""
     severity: tuple[tuple[str, Severity], ...] = ()
     """Default severity overrides (``[severity]`` table: code or prefix = level), in file order."""
 
@@ -111,6 +117,9 @@ def _file_data(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "unreadable"
         raise ConfigError(f"profile file {path}: {reason}") from None
     data = _read_toml(text, str(path))
+    files = data.get("icd10cm_files")
+    if isinstance(files, list):
+        data["icd10cm_files"] = [_relative_to(path.parent, f) for f in files]
     parent = data.pop("extends", None)
     if parent is None:
         return data
@@ -124,6 +133,16 @@ def _file_data(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
             raise ConfigError(f"profile file {path}: 'extends' makes a cycle")
         base = _file_data(parent_path, (*seen, parent_path))
     return _merge(base, data)
+
+
+def _relative_to(folder: Path, spec: object) -> object:
+    """A code file of a profile (``FY=PATH`` or ``PATH``), its path taken from the profile's folder."""
+    if not isinstance(spec, str):
+        return spec
+    year, sep, rest = spec.partition("=")
+    if sep and year.strip().upper().removeprefix("FY").isdigit():
+        return f"{year}={folder / rest}"
+    return str(folder / spec)
 
 
 def _validate(data: dict[str, Any], origin: str) -> Profile:

@@ -16,12 +16,14 @@ service, ids and profile numbers: never PHI (no rule reads ``beneficiary_id``; a
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from dsmt_rules.findings import Loc, Scalar, Severity
 
 if TYPE_CHECKING:
+    from dsmt_rules._icd10 import CodeSets
     from dsmt_rules.history import ClaimFacts, Ledger
     from dsmt_rules.history._ledger import LineFacts, ReferralFacts
     from dsmt_rules.models import Claim, ServiceLine, Session
@@ -54,6 +56,8 @@ class Context:
         "_links",
         "_sessions",
         "claim",
+        "code_sets",
+        "dated_index",
         "dsmt_lines",
         "dsmt_links",
         "mue",
@@ -67,17 +71,30 @@ class Context:
         profile: Profile,
         *,
         mue: Mapping[str, int] | None = None,
+        code_sets: CodeSets | None = None,
     ) -> None:
         self.claim = claim
         self.profile = profile
         self.mue = mue
         """Medically Unlikely Edit values by HCPCS code, when an MUE table is configured (DS109)."""
+        if code_sets is None:
+            from dsmt_rules._icd10 import shipped
+
+            code_sets = shipped()
+        self.code_sets: CodeSets = code_sets
+        """The ICD-10-CM releases by date (DS309, DS311)."""
         sessions = claim.sessions
         index: dict[str, int] = {}
+        dated: dict[tuple[str, dt.date], int] = {}
         for i, session in enumerate(sessions):
             index[session.session_id] = i
+            dated[(session.session_id, session.date)] = i
         self.session_index: Mapping[str, int] = index
         """Index in ``claim.sessions`` by session id (the last session of an id wins)."""
+        self.dated_index: Mapping[tuple[str, dt.date], int] = dated
+        """Index in ``claim.sessions`` by session id and date: a session is its id *and* its date
+        (a weekly class may reuse one id); a line links the session of its id on its date of
+        service, else the last of that id (DS108 then reports the dates)."""
         self._sessions: Mapping[str, Session] | None = None
         dsmt = profile.dsmt_codes
         dsmt_lines: list[tuple[int, ServiceLine]] = []
@@ -85,7 +102,7 @@ class Context:
         links: dict[int, list[tuple[int, Session]]] = {}
         for i, line in enumerate(claim.lines):
             if line.hcpcs in dsmt:
-                linked = links[id(line)] = _linked(line.session_ids, index, sessions)
+                linked = links[id(line)] = _linked(line, index, dated, sessions)
                 dsmt_lines.append((i, line))
                 dsmt_links.append((i, line, linked))
         self.dsmt_lines: Sequence[tuple[int, ServiceLine]] = dsmt_lines
@@ -107,22 +124,33 @@ class Context:
         found = self._links.get(id(line))
         if found is None:
             found = self._links[id(line)] = _linked(
-                line.session_ids, self.session_index, self.claim.sessions
+                line, self.session_index, self.dated_index, self.claim.sessions
             )
         return found
 
 
 def _linked(
-    session_ids: Sequence[str], index: Mapping[str, int], sessions: Sequence[Session]
+    line: ServiceLine,
+    index: Mapping[str, int],
+    dated: Mapping[tuple[str, dt.date], int],
+    sessions: Sequence[Session],
 ) -> list[tuple[int, Session]]:
-    """The sessions that ``session_ids`` name and ``index`` knows, each once, in link order."""
+    """The sessions a line's ``session_ids`` name that the claim has, each once, in link order:
+    the session of each id on the line's date of service, else the last session of the id."""
+    session_ids = line.session_ids
+    day = line.service_date
     if len(session_ids) == 1:  # the usual line: one session
-        i = index.get(session_ids[0])
+        sid = session_ids[0]
+        i = dated.get((sid, day))
+        if i is None:
+            i = index.get(sid)
         return [] if i is None else [(i, sessions[i])]
     found: list[tuple[int, Session]] = []
     seen: set[int] = set()
     for sid in session_ids:
-        i = index.get(sid)
+        i = dated.get((sid, day))
+        if i is None:
+            i = index.get(sid)
         if i is not None and i not in seen:
             seen.add(i)
             found.append((i, sessions[i]))
@@ -171,7 +199,7 @@ class Screen(NamedTuple):
     test checks every rule with its screen against the rule without it.
 
     Names: ``claim``, ``referral``, ``provider``, ``accreditation``, ``codes`` (the diagnosis
-    codes), ``P`` (the profile; ``P.x`` is bound once per ruleset), ``MUE`` (the MUE table or None),
+    codes), ``P`` (the profile; ``P.x`` is bound once per ruleset), ``MUE`` (the MUE table or None), ``ICD`` (the ICD-10-CM code sets),
     and the helpers of ``dsmt_rules.engine._screens``. In ``line``: ``line``, ``code``, ``units``,
     ``day``, ``pos``, ``ids`` (session ids), ``linked`` (the sessions on the claim the line links,
     in link order), ``minutes`` (their total). In ``session``: ``s``, each linked session, with the

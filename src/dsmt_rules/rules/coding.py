@@ -152,10 +152,11 @@ class UnitsExceedTime(Rule):
     """More units billed than the linked sessions' minutes support.
 
     ## What it checks
-    For every G0108/G0109 line with at least 1 unit that links at least one session on the claim:
+    For every G0108/G0109 line with at least 1 unit whose linked sessions are all on the claim:
     units must not exceed floor(total minutes of the linked sessions / `unit_minutes`). Under
-    `medicare` 45 minutes support 1 unit and 60 minutes 2. A line that links no session on the claim
-    is left to DS107, a line of fewer than 1 unit to DS101.
+    `medicare` 45 minutes support 1 unit and 60 minutes 2. A line that links no session, or links a
+    session id with no record, is left to DS107 (its time is not known), a line of fewer than 1
+    unit to DS101.
 
     ## Why it matters
     Units are whole 30-minute increments actually furnished. Rounding 45 minutes up to 2 units, or
@@ -188,6 +189,8 @@ class UnitsExceedTime(Rule):
         for i, line, sessions in ctx.dsmt_links:
             if line.units < 1 or not sessions:
                 continue
+            if any(sid not in ctx.session_index for sid in line.session_ids):
+                continue  # a linked session has no record: the time is not known (DS107)
             minutes = 0
             for _, session in sessions:
                 minutes += session.minutes
@@ -606,29 +609,33 @@ class _Duplicate(NamedTuple):
 def _duplicates_within_claim(ctx: LedgerContext) -> list[_Duplicate]:
     """Later DSMT lines of this claim that repeat an earlier line's code and session.
 
-    Two lines are the same service when they have the same code and link the same session id, or,
-    when neither links a session, the same code and date of service. Each later line is reported
-    once, against the first line it repeats. A claim of one DSMT line repeats nothing.
+    Two lines are the same service when they have the same code and date of service and link the
+    same session id (a session is its id and its date), or, when neither links a session, the same
+    code and date of service. Each later line is reported once, against the first line it repeats.
+    A claim of one DSMT line repeats nothing; a line of fewer than 1 unit bills no service.
     """
     duplicates: list[_Duplicate] = []
     if len(ctx.dsmt_lines) < 2:
         return duplicates
-    first: dict[tuple[str, str, str], LineFacts] = {}
+    first: dict[tuple[str, str | None, str], LineFacts] = {}
     for i, line in ctx.dsmt_lines:
-        # A line that repeats one of its own ids finds itself in ``first``: not a duplicate.
+        # A session is its id and its date: the same id on another day is another session.
+        day = line.service_date.isoformat()
         if line.session_ids:
-            keys = [(line.hcpcs, "session", sid) for sid in line.session_ids]
+            keys: list[tuple[str, str | None, str]] = [
+                (line.hcpcs, sid, day) for sid in line.session_ids
+            ]
         else:
-            keys = [(line.hcpcs, "date", line.service_date.isoformat())]
+            keys = [(line.hcpcs, None, day)]
         found: _Duplicate | None = None
         for key in keys:
             earlier = first.setdefault(key, line)
             if earlier is not line and found is None:
-                _, kind, value = key
-                if kind == "session":
-                    variant, values = None, {"session": value}
+                _, sid, _ = key
+                if sid is not None:
+                    variant, values = None, {"session": sid}
                 else:
-                    variant, values = "date_in_claim", {"date": value}
+                    variant, values = "date_in_claim", {"date": day}
                 found = _Duplicate(i, line, variant, {**values, "other_line": earlier.line_id})
         if found is not None:
             duplicates.append(found)
@@ -672,21 +679,25 @@ class DuplicateService(Rule):
     """The same DSMT service billed twice.
 
     ## What it checks
-    Within the claim: two G0108/G0109 lines with the same code that link the same session, or, when
-    neither line links a session, have the same code and date of service. The later line carries
-    the finding. Outside the claim (the beneficiary's ledger): a line with the same code and date
-    of service as a service in the claim's `history` (the history records no sessions), and, in a
-    batch, a line that repeats a line of another claim of the same beneficiary by the same test;
-    the line that comes later (date of service, then claim id, then line order) carries the
-    finding.
+    The same service is the same beneficiary, code, date of service and session; a session is its
+    id *and* its date, so a weekly class that reuses one id is a new session each week. Within the
+    claim: two G0108/G0109 lines with the same code and date of service that link the same session
+    id, or, when neither line links a session, the same code and date of service. The later line
+    carries the finding. Outside the claim (the beneficiary's ledger): a line with the same code
+    and date of service as a service in the claim's `history` (the history records no sessions),
+    and, in a batch, a line that repeats a line of another claim of the same beneficiary by the
+    same test; the line that comes later (date of service, then claim id, then line order) carries
+    the finding. A line of fewer than 1 unit bills no service and repeats nothing (DS101).
 
     ## Why it matters
     One session of training is one service: billing it on two lines (a resubmitted line, a copied
     line, two staff members billing the same class) is a duplicate payment. Payers deny the second
-    line as a duplicate, and repeated duplicates are a compliance problem.
+    line as a duplicate, and repeated duplicates are a compliance problem. Calling next week's
+    class a duplicate because it reuses this week's id would reject every week after the first.
 
     ## References
-    Claim integrity: one claim line per service furnished (CARC 18, exact duplicate claim/service).
+    MCPM (Pub. 100-04) ch. 1 §120 (duplicate claims); claim integrity: one claim line per service
+    furnished (CARC 18, exact duplicate claim/service).
     """
 
     code = "DS110"
@@ -714,7 +725,7 @@ class DuplicateService(Rule):
             "beneficiary's history); bill each service once (remove the duplicate line)."
         ),
     }
-    citation = "claim integrity (one claim line per service furnished)"
+    citation = "MCPM (Pub. 100-04) ch. 1 §120; claim integrity (one line per service furnished)"
     carc_hint = "18"
     needs = "lines, history"
     fix = "Remove the duplicate line, or link it to the session it actually bills."

@@ -148,7 +148,7 @@ class X12StructureError(Rule):
     )
     citation = "ASC X12 005010X222A1 / 005010X223A2 implementation guides"
     carc_hint = None
-    needs = "raw X12 input"
+    needs = "raw 837"
     fix = "Correct the 837 where the source points (segment position within the transaction set)."
     example = X12_EXAMPLE
     use_instead: ClassVar[dict[str, object]] = {}

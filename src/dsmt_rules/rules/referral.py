@@ -6,20 +6,26 @@ DS305 (units billed under the order) and DS310 (the order's phase) read the bene
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from typing import Any, ClassVar
 
 from dsmt_rules import _icd10
+from dsmt_rules._icd10 import BILLABLE as _BILLABLE
+from dsmt_rules._icd10 import HEADER as _HEADER
+from dsmt_rules._icd10 import UNKNOWN as _UNKNOWN
+from dsmt_rules._icd10 import CodeSets
 from dsmt_rules.findings import Severity
 from dsmt_rules.history import referral_cap
-from dsmt_rules.models import Training
+from dsmt_rules.models import Claim, Training
 from dsmt_rules.rules._base import Context, LedgerContext, Rule, Screen, Violation, violation
 from dsmt_rules.rules._caps import MBPM, overage_violations, period_dates
-from dsmt_rules.rules._examples import FOLLOW_UP_ORDER, base_line, history_entries
+from dsmt_rules.rules._examples import FOLLOW_UP_ORDER, base_line, base_session, history_entries
 
 __all__ = [
     "RULES",
+    "CodeSetNotLoaded",
     "DiagnosisCodeInvalid",
     "DiagnosisMissing",
     "DiagnosisNotDiabetes",
@@ -506,39 +512,99 @@ def _shown(code: str) -> str:
     return _icd10.dotted(code) if _icd10.is_code_shaped(code) else "a value that is not a code"
 
 
-def _all_billable(codes: Sequence[str]) -> bool:
-    """Whether every code is a valid, billable ICD-10-CM code (each answer cached)."""
-    is_billable = _icd10.is_billable
-    for code in codes:  # noqa: SIM110 - a loop: all() over a generator costs 3x
-        if not is_billable(code):
-            return False
-    return True
+def _code_dates(claim: Claim, dsmt: Collection[str]) -> list[list[dt.date]]:
+    """For each diagnosis of the claim, the dates of service it is judged on, in date order.
+
+    The dates of the DSMT lines that point to it; a diagnosis no DSMT line points to is judged on
+    every DSMT line's date (the code set in force decides: 45 CFR 162.1002).
+    """
+    dsmt_lines = [line for line in claim.lines if line.hcpcs in dsmt]
+    every = sorted({line.service_date for line in dsmt_lines})
+    pointed: list[set[dt.date]] = [set() for _ in claim.diagnosis_codes]
+    count = len(pointed)
+    for line in dsmt_lines:
+        for p in line.diagnosis_pointers:
+            if 1 <= p <= count:
+                pointed[p - 1].add(line.service_date)
+    return [sorted(days) if days else every for days in pointed]
+
+
+def _codes_in_doubt(claim: Claim, sets: CodeSets, dsmt: Collection[str]) -> bool:
+    """Whether a diagnosis may be invalid on a date it is judged on (DS309, DS311's screen)."""
+    codes = claim.diagnosis_codes
+    first = last = None
+    for line in claim.lines:
+        if line.hcpcs in dsmt:
+            day = line.service_date
+            if first is None or day < first:
+                first = day
+            if last is None or day > last:
+                last = day
+    if first is None or last is None:
+        return False
+    early, late = sets.release_for(first), sets.release_for(last)
+    if early is not late or sets.past(last) or sets.additions_after(first):
+        return True  # several releases, or dates past them, or additions not yet in force
+    status = early.status
+    for code in codes:  # noqa: SIM110 - a loop: any() over a generator costs 3x
+        if status(code) != _BILLABLE:
+            return True
+    return False
+
+
+def _doubts(ctx: Context) -> list[tuple[int, str, str | None, dt.date]]:
+    """(index, code, status, date) of each diagnosis not billable on the first date it is judged
+    on that fails; status None: the date is past every loaded release and the code unknown."""
+    sets = ctx.code_sets
+    out: list[tuple[int, str, str | None, dt.date]] = []
+    for k, (code, days) in enumerate(
+        zip(ctx.claim.diagnosis_codes, _code_dates(ctx.claim, ctx.profile.dsmt_codes), strict=True)
+    ):
+        for day in days:
+            status = sets.status(code, day)
+            if status == _BILLABLE:
+                continue
+            if status == _UNKNOWN and sets.past(day) and _icd10.is_code_shaped(code):
+                if sets.newest.status(code) == _UNKNOWN:
+                    out.append((k, code, None, day))
+                    break
+            out.append((k, code, status, day))
+            break
+    return out
 
 
 class DiagnosisCodeInvalid(Rule):
-    """A diagnosis that is not a valid, billable ICD-10-CM code.
+    """A diagnosis that is not a valid, billable ICD-10-CM code on its date of service.
 
     ## What it checks
     Each of the claim's `diagnosis_codes` (on claims with a DSMT line): that it is a code of the
-    ICD-10-CM code set and a billable one, i.e. coded to the highest specificity (a leaf of the
-    classification). The dot is optional: `E11.9` and `E119` are both valid; `E11` (a category)
-    and `E11.6` (a subcategory) are not billable; `E11.99` does not exist. The code set is the one
-    shipped with the `simple-icd-10-cm` package.
+    ICD-10-CM release in force on the date of service and a billable one, i.e. coded to the
+    highest specificity (a leaf of the classification). A code is judged on the dates of the DSMT
+    lines that point to it (a code no DSMT line points to, on every DSMT line's date); each fiscal
+    year's release is in force from October 1 to September 30. The dot is optional: `E11.9` and
+    `E119` are both valid; `E11` (a category) and `E11.6` (a subcategory) are not billable;
+    `E11.99` does not exist; `E11.A` (type 2 diabetes in remission) exists from 2025-10-01 and
+    `E10.A0`-`E10.A2` (presymptomatic type 1) from 2024-10-01. One finding per code, on the first
+    date it fails. A date past every loaded release with a code the newest release does not know
+    is DS311's (it may be a newer code), not this rule's.
 
     ## Why it matters
-    Claims with a category code, or a code that does not exist, are rejected as unprocessable
-    before any coverage decision: the diagnosis must be reported at its most specific level.
+    Claims with a category code, or a code that does not exist on the date of service, are
+    rejected as unprocessable before any coverage decision: the diagnosis must be reported at its
+    most specific level, in the code set valid when the service was furnished (HIPAA).
 
     ## References
-    ICD-10-CM official code set and guidelines (CMS/NCHS): report billable codes only.
+    ICD-10-CM official code set and guidelines (CMS/NCHS); 45 CFR 162.1000, 162.1002 (a code is
+    valid if valid at the time the service is furnished). The releases shipped are simple-icd-10-cm's
+    code lists (docs/formats.md); `--icd10cm-file` loads a CMS code file of another fiscal year.
     """
 
     code = "DS309"
     name = "diagnosis-code-invalid"
     default_severity = Severity.ERROR
     message = (
-        "Diagnosis {position}: {code} is not an ICD-10-CM code; correct the diagnosis code "
-        "(ICD-10-CM {version})."
+        "Diagnosis {position}: {code} is not an ICD-10-CM code on {date}; correct the diagnosis "
+        "code (ICD-10-CM {version})."
     )
     variants: ClassVar[dict[str, str]] = {
         "not_billable": (
@@ -550,37 +616,111 @@ class DiagnosisCodeInvalid(Rule):
             "(ICD-10-CM {version})."
         ),
     }
-    citation = "ICD-10-CM official code set (billable codes)"
+    citation = "ICD-10-CM official code set (billable codes); 45 CFR 162.1000, 162.1002"
     carc_hint = "16"
     needs = "diagnosis codes"
-    screen = Screen(claim="not self.all_billable(codes)")
-    all_billable = staticmethod(_all_billable)
+    screen = Screen(claim="self.in_doubt(claim, ICD, P.dsmt_codes)")
+    in_doubt = staticmethod(_codes_in_doubt)
     fix = "Report each diagnosis at its most specific (billable) ICD-10-CM code."
     example: ClassVar[dict[str, object]] = {"diagnosis_codes": ["E11", "I10"]}
     use_instead: ClassVar[dict[str, object]] = {"diagnosis_codes": ["E11.9", "I10"]}
 
     def check(self, ctx: Context) -> Iterable[Violation]:
         found: list[Violation] = []
-        is_billable = _icd10.is_billable
-        for k, code in enumerate(ctx.claim.diagnosis_codes):
-            if is_billable(code):
-                continue
+        for k, code, status, day in _doubts(ctx):
+            if status is None:
+                continue  # DS311
             loc = ("diagnosis_codes", k)
-            version = _icd10.code_set_version()
+            version = ctx.code_sets.release_for(day).name
             if not _icd10.is_code_shaped(code):
                 found.append(violation(loc, variant="not_a_code", position=k + 1, version=version))
-                continue
-            variant = "not_billable" if _icd10.is_known(code) else None
-            found.append(
-                violation(
-                    loc,
-                    variant=variant,
-                    position=k + 1,
-                    code=_icd10.dotted(code),
-                    version=version,
+            elif status == _HEADER:
+                found.append(
+                    violation(
+                        loc,
+                        variant="not_billable",
+                        position=k + 1,
+                        code=_icd10.dotted(code),
+                        version=version,
+                    )
                 )
-            )
+            else:
+                found.append(
+                    violation(
+                        loc,
+                        position=k + 1,
+                        code=_icd10.dotted(code),
+                        date=day.isoformat(),
+                        version=version,
+                    )
+                )
         return found
+
+
+class CodeSetNotLoaded(Rule):
+    """A diagnosis unknown to the newest ICD-10-CM release loaded, on a later date of service.
+
+    ## What it checks
+    Each of the claim's `diagnosis_codes` that is shaped like an ICD-10-CM code: when a date of
+    service it is judged on (as for DS309) is after the last day of every loaded release, and the
+    newest release does not know the code, this rule reports it instead of DS309: the code may be
+    one of a newer fiscal year's additions (each October 1, sometimes April 1). A code the newest
+    release knows as a header (`E11`) is still DS309's.
+
+    ## Why it matters
+    CMS adds codes every fiscal year. Until the new year's code file is loaded, a correct new code
+    cannot be told from a wrong one; rejecting it would reject correct coding, passing it silently
+    would hide a wrong one. The finding is informational: load the fiscal year's CMS code file
+    (`--icd10cm-file`, or the profile's `icd10cm_files`) and the claim is judged in full.
+
+    ## References
+    45 CFR 162.1000, 162.1002 (the code set valid when the service is furnished); CMS ICD-10-CM
+    files by fiscal year.
+    """
+
+    code = "DS311"
+    name = "code-set-not-loaded"
+    default_severity = Severity.INFO
+    message = (
+        "Diagnosis {position}: {code} is not in ICD-10-CM {version}, the newest release loaded, "
+        "and the date of service {date} is after it ends ({until}); load the CMS code file of "
+        "that fiscal year (--icd10cm-file) to check the code."
+    )
+    citation = "45 CFR 162.1000, 162.1002 (code sets by date of service)"
+    carc_hint = None
+    needs = "date of service, code sets"
+    screen = Screen(claim="self.in_doubt(claim, ICD, P.dsmt_codes)")
+    in_doubt = staticmethod(_codes_in_doubt)
+    fix = "Load the ICD-10-CM code file of the date of service's fiscal year, then check again."
+    example: ClassVar[dict[str, object]] = {
+        "diagnosis_codes": ["E11.9", "E11.Z9"],
+        "referral": {"date": "2026-10-05"},
+        "billing_provider": {"accreditation": {"expires": None}},
+        "lines": [base_line(service_date="2026-10-12")],
+        "sessions": [base_session(date="2026-10-12")],
+    }
+    use_instead: ClassVar[dict[str, object]] = {
+        "diagnosis_codes": ["E11.9", "I10"],
+        "referral": {"date": "2026-10-05"},
+        "billing_provider": {"accreditation": {"expires": None}},
+        "lines": [base_line(service_date="2026-10-12")],
+        "sessions": [base_session(date="2026-10-12")],
+    }
+
+    def check(self, ctx: Context) -> Iterable[Violation]:
+        newest = ctx.code_sets.newest
+        return [
+            violation(
+                ("diagnosis_codes", k),
+                position=k + 1,
+                code=_icd10.dotted(code),
+                version=newest.name,
+                date=day.isoformat(),
+                until=newest.until.isoformat(),
+            )
+            for k, code, status, day in _doubts(ctx)
+            if status is None
+        ]
 
 
 class ReferralPhaseMismatch(Rule):
@@ -593,7 +733,10 @@ class ReferralPhaseMismatch(Rule):
     profile's `initial_period_months` (12); later services are follow-up. An initial order used
     after the initial period has ended, or a follow-up order used while it runs, is reported.
     With no DSMT on record before the claim, a follow-up order is accepted as follow-up (a
-    missing record of initial training is no reason to deny follow-up) and starts no initial period.
+    missing record of initial training is no reason to deny follow-up) and starts no initial
+    period; nor does any later service: once any DSMT (initial or follow-up) is on record, an
+    initial order is a mismatch (initial training is covered only for a beneficiary who has had
+    none, MBPM §300.3.A(i)).
 
     ## Why it matters
     Initial and follow-up training are different benefits with different limits, each needing its
@@ -615,13 +758,19 @@ class ReferralPhaseMismatch(Rule):
         "under a follow-up order."
     )
     variants: ClassVar[dict[str, str]] = {
+        "after_follow_up": (
+            "Line {line}: the referral orders initial training, but on {date} the beneficiary has "
+            "already received DSMT (follow-up training on record since {first}); initial "
+            "training is covered only for a beneficiary who has had none: bill it under a "
+            "follow-up order."
+        ),
         "follow_up_in_initial": (
             "Line {line}: the referral orders follow-up training, but on {date} the beneficiary "
             "is in the initial period {start} to {end}; bill it under the initial training order "
             "(follow-up training comes after {end})."
-        )
+        ),
     }
-    citation = f"{MBPM} §300, §300.3"
+    citation = f"{MBPM} §300, §300.3.A(i)"
     carc_hint = "16"
     needs = "referral.training, history"
     fix = "Bill the training under an order for the beneficiary's phase (initial or follow-up)."
@@ -647,13 +796,25 @@ class ReferralPhaseMismatch(Rule):
             phase = ledger.phase_of_line(i)
             if phase is None or phase.training is referral.training:
                 continue
+            period = ledger.initial_period
+            first = ledger.first_service
+            if referral.training is _INITIAL and period is None and first is not None:
+                yield violation(
+                    ("referral", "training"),
+                    line.line_id,
+                    variant="after_follow_up",
+                    line=line.line_id,
+                    date=line.service_date.isoformat(),
+                    first=first.isoformat(),
+                )
+                continue
             yield violation(
                 ("referral", "training"),
                 line.line_id,
                 variant=None if referral.training is _INITIAL else "follow_up_in_initial",
                 line=line.line_id,
                 date=line.service_date.isoformat(),
-                **period_dates(ledger.initial_period),
+                **period_dates(period),
             )
 
 
@@ -668,4 +829,5 @@ RULES: tuple[type[Rule], ...] = (
     DiagnosisNotDiabetes,
     DiagnosisCodeInvalid,
     ReferralPhaseMismatch,
+    CodeSetNotLoaded,
 )

@@ -84,7 +84,8 @@ class BillTypeNotAllowed(Rule):
     On an institutional claim (`form` `institutional`), that the bill type (the first two digits of
     `type_of_bill`, after the meaningless leading `0` of a 4-digit type of bill) is one the profile
     accepts (`allowed_bill_types`: 12x, 13x, 22x, 23x, 34x, 77x, 85x under `medicare`). 11x
-    (inpatient) and 71x (RHC) are not accepted. One finding per claim. An institutional claim without
+    (inpatient) is not accepted; 71x (RHC, the profile's `rhc_bill_types`) is not either, but
+    DS205 alone reports it (one fact, one finding). One finding per claim. An institutional claim without
     a `type_of_bill` is not checked: the rule does not guess a missing input.
 
     ## Why it matters
@@ -108,6 +109,7 @@ class BillTypeNotAllowed(Rule):
     screen = Screen(
         claim="claim.form is self.INSTITUTIONAL and claim.type_of_bill is not None and "
         "self.bill_type(claim.type_of_bill) not in P.allowed_bill_types"
+        " and self.bill_type(claim.type_of_bill) not in P.rhc_bill_types"
     )
     INSTITUTIONAL = ClaimForm.INSTITUTIONAL
     bill_type = staticmethod(bill_type)
@@ -129,7 +131,7 @@ class BillTypeNotAllowed(Rule):
             return
         digits = bill_type(claim.type_of_bill)
         allowed = ctx.profile.allowed_bill_types
-        if digits not in allowed:
+        if digits not in allowed and digits not in ctx.profile.rhc_bill_types:  # RHC: DS205
             yield violation(
                 ("type_of_bill",),
                 None,
@@ -145,8 +147,11 @@ class TelehealthCodingInconsistent(Rule):
     ## What it checks
     For each DSMT line with linked sessions: when a session was delivered by telehealth, the line
     must carry a telehealth place of service (`telehealth_places_of_service`: 02, 10) or a telehealth
-    modifier (`telehealth_modifiers`: 95, GT, GQ); when a session was delivered in person, the line
-    must carry neither. One finding per line. Lines without a linked session are not checked (DS107).
+    modifier (`telehealth_modifiers`: 95 video, 93 audio-only; on an institutional claim also
+    `institutional_telehealth_modifiers`: GT, for critical access hospitals under method II); when
+    a session was delivered in person, the line must carry neither. GQ is not a DSMT telehealth
+    modifier: it codes nothing. One finding per line. Lines without a linked session are not
+    checked (DS107).
 
     ## Why it matters
     DSMT is on the Medicare telehealth services list, but a telehealth service is paid only when it
@@ -154,8 +159,8 @@ class TelehealthCodingInconsistent(Rule):
     and can change the payment. Either mismatch invites an audit or a return.
 
     ## References
-    Medicare telehealth services list (CMS); place of service codes 02 and 10; modifiers 95, GT,
-    GQ.
+    Medicare telehealth services list (CMS); CMS transmittal 12671 (POS 02 and 10, modifiers 95
+    and 93; GT on institutional claims); NGS DSMT and MNT guides.
     """
 
     code = "DS603"
@@ -177,15 +182,21 @@ class TelehealthCodingInconsistent(Rule):
             "telehealth ({coded}); remove the telehealth place of service and modifier."
         ),
     }
-    citation = "Medicare telehealth services list"
+    citation = "Medicare telehealth services list; CMS transmittal 12671"
     carc_hint = "4"
     needs = "session.delivery, POS, modifiers"
     screen = Screen(
         session="(s.delivery is self.TELEHEALTH) != ((pos is not None and pos in "
-        "P.telehealth_places_of_service) or not P.telehealth_modifiers.isdisjoint(line.modifiers))"
+        "P.telehealth_places_of_service) or not P.telehealth_modifiers.isdisjoint(line.modifiers)"
+        " or (claim.form is self.INSTITUTIONAL and "
+        "not P.institutional_telehealth_modifiers.isdisjoint(line.modifiers)))"
     )
+    INSTITUTIONAL = ClaimForm.INSTITUTIONAL
     TELEHEALTH = Delivery.TELEHEALTH
-    fix = "Code telehealth sessions with POS 02/10 or modifier 95; code in-person sessions without."
+    fix = (
+        "Code telehealth sessions with POS 02/10 or modifier 95 (93 audio-only); code in-person "
+        "sessions without."
+    )
     example: ClassVar[dict[str, object]] = {
         "sessions": [
             {
@@ -218,6 +229,8 @@ class TelehealthCodingInconsistent(Rule):
     def check(self, ctx: Context) -> Iterator[Violation]:
         places = ctx.profile.telehealth_places_of_service
         modifiers = ctx.profile.telehealth_modifiers
+        if ctx.claim.form is ClaimForm.INSTITUTIONAL:
+            modifiers = modifiers | ctx.profile.institutional_telehealth_modifiers
         for i, line in ctx.dsmt_lines:
             sessions = ctx.linked_sessions(line)
             if not sessions:

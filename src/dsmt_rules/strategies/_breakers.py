@@ -337,12 +337,34 @@ def diagnosis_not_diabetes(draw: st.DrawFn, claim: Claim, p: Profile) -> Claim:
     return _rebuild(data)
 
 
+def _past_every_release(claim: Claim) -> bool:
+    from dsmt_rules import _icd10
+
+    sets = _icd10.shipped()
+    return any(sets.past(line.service_date) for line in claim.lines)
+
+
 @breaks("DS309")
 def diagnosis_code_invalid(draw: st.DrawFn, claim: Claim, p: Profile) -> Claim:
     data = _dump(claim)
-    bad = draw(st.sampled_from(["E11", "E11.6", "O24", "Z79", "E11.99", "X99.9", "I1"]))
+    headers = ["E11", "E11.6", "O24", "Z79", "I1"]  # known, not billable, on any date (or no code)
+    unknown = ["E11.99", "X99.9"]  # unknown: DS311's instead past every loaded release
+    bad = draw(st.sampled_from(headers if _past_every_release(claim) else headers + unknown))
     data["diagnosis_codes"].append(bad)
     return _rebuild(data)
+
+
+@breaks("DS311", accept=lambda c, p: all(_past_release(line.service_date) for line in c.lines))
+def code_set_not_loaded(draw: st.DrawFn, claim: Claim, p: Profile) -> Claim:
+    data = _dump(claim)
+    data["diagnosis_codes"].append(draw(st.sampled_from(["E11.Z9", "E13.A1", "O24.99"])))
+    return _rebuild(data)
+
+
+def _past_release(day: dt.date) -> bool:
+    from dsmt_rules import _icd10
+
+    return _icd10.shipped().past(day)
 
 
 @breaks("DS501")

@@ -118,15 +118,27 @@ def _beneficiary_ids() -> st.SearchStrategy[str]:
 
 @functools.cache
 def _diabetes_codes(prefixes: tuple[str, ...]) -> tuple[str, ...]:
+    """Diabetes codes billable on every date: in every shipped release, and not a later addition
+    (E11.A exists only from 2025-10-01), so a claim of any date may carry them."""
     from dsmt_rules import _icd10
 
-    return tuple(sorted(c for c in _icd10.billable_codes() if c.startswith(prefixes)))
+    sets = _icd10.shipped()
+    return tuple(
+        sorted(
+            c
+            for c in _icd10.billable_codes()
+            if c.startswith(prefixes)
+            and not any(c.startswith(a) for a in sets.additions)
+            and all(r.status(c) == _icd10.BILLABLE for r in sets.releases)
+        )
+    )
 
 
 def diagnosis_codes(
     *, diabetes: bool = True, profile: str | Profile = "medicare"
 ) -> st.SearchStrategy[str]:
-    """Billable ICD-10-CM codes, dotted: diabetes codes (E08-E13, O24) or common comorbidities."""
+    """Billable ICD-10-CM codes, dotted: diabetes codes (E08-E13, O24) or common comorbidities,
+    valid on every date of service the strategies draw (every shipped release)."""
     if not diabetes:
         return st.sampled_from(COMORBIDITIES)
     prefixes = profile_of(profile).diabetes_code_prefixes
