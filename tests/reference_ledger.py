@@ -2,9 +2,10 @@
 
 ``ReferenceLedger`` builds a claim's ledger from all of its beneficiary's services, for every claim
 (O(n^2) for a beneficiary with n claims in a batch): sort, phases, and a walk over each window with
-the claim's lines picked out. It is kept here, changed only where the rules' meaning changed (0.2: a session
-is its id and its date, a line of 0 units is no service, no initial period opens after follow-up
-training) and for its name and the MNT dates that DS501 used to compute from ``services``, so that property tests can compare
+the claim's lines picked out. It is kept here, changed only where the rules' meaning changed
+(0.2: a session is its id and its date, a line of 0 units is no service, no initial period opens
+after follow-up training) and for its name and the MNT dates that DS501 used to compute from
+``services``, so that property tests can compare
 :class:`dsmt_rules.history.Ledger` (and whole batch reports) with it. ``reference_reports`` checks a
 batch with it the way ``check_many`` did (one ledger built per claim), and with no screen: every
 enabled rule runs on every claim (``reference_report``), so the comparison also covers the

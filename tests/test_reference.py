@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from dsmt_rules import Claim, ConfigError, Record, check_records
-from dsmt_rules.rules._examples import BASE_CLAIM, apply_patch
 from dsmt_rules.reference import ReferenceData, SessionRecord
+from dsmt_rules.rules._examples import BASE_CLAIM, apply_patch
 from helpers import claim_from, codes_of
 
 MEMBER = "1EG4TE5MK73"

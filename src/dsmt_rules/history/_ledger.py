@@ -368,6 +368,7 @@ class Book:
     __slots__ = (
         "_duplicates",
         "by_seq",
+        "first_service",
         "follow_up",
         "individual",
         "initial",
@@ -379,7 +380,6 @@ class Book:
         "referrals",
         "services",
         "suspects",
-        "first_service",
     )
 
     def __init__(self, services: Iterable[Service], profile: Profile) -> None:

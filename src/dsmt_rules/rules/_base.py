@@ -199,7 +199,8 @@ class Screen(NamedTuple):
     test checks every rule with its screen against the rule without it.
 
     Names: ``claim``, ``referral``, ``provider``, ``accreditation``, ``codes`` (the diagnosis
-    codes), ``P`` (the profile; ``P.x`` is bound once per ruleset), ``MUE`` (the MUE table or None), ``ICD`` (the ICD-10-CM code sets),
+    codes), ``P`` (the profile; ``P.x`` is bound once per ruleset), ``MUE`` (the MUE table or None),
+    ``ICD`` (the ICD-10-CM code sets),
     and the helpers of ``dsmt_rules.engine._screens``. In ``line``: ``line``, ``code``, ``units``,
     ``day``, ``pos``, ``ids`` (session ids), ``linked`` (the sessions on the claim the line links,
     in link order), ``minutes`` (their total). In ``session``: ``s``, each linked session, with the

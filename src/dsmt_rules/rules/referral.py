@@ -564,10 +564,14 @@ def _doubts(ctx: Context) -> list[tuple[int, str, str | None, dt.date]]:
             status = sets.status(code, day)
             if status == _BILLABLE:
                 continue
-            if status == _UNKNOWN and sets.past(day) and _icd10.is_code_shaped(code):
-                if sets.newest.status(code) == _UNKNOWN:
-                    out.append((k, code, None, day))
-                    break
+            if (
+                status == _UNKNOWN
+                and sets.past(day)
+                and _icd10.is_code_shaped(code)
+                and sets.newest.status(code) == _UNKNOWN
+            ):
+                out.append((k, code, None, day))
+                break
             out.append((k, code, status, day))
             break
     return out
