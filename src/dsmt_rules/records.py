@@ -24,7 +24,15 @@ if TYPE_CHECKING:
 
     from dsmt_rules.models import Claim
 
-__all__ = ["Problem", "Record", "StructureProblem", "errors_of", "problems_of"]
+__all__ = [
+    "FACTS",
+    "NOT_ON_CLAIMS",
+    "Problem",
+    "Record",
+    "StructureProblem",
+    "errors_of",
+    "problems_of",
+]
 
 Problem = tuple[Loc, str]
 """Where a document is unreadable (a model location, ``()`` for the whole record) and what is
@@ -66,6 +74,19 @@ class Record:
     hints: Mapping[str, str] = dataclasses.field(default_factory=dict)
     """Facts the adapter read that the claim document has no field for, used to join reference data
     (:mod:`dsmt_rules.reference`): ``referral_id`` (X12 REF*9F), ``referring_npi`` (X12 NM1*DN)."""
+    unknown: frozenset[str] = frozenset()
+    """Facts the input format cannot carry, of :data:`FACTS` (an 837 or a FHIR Claim has no session
+    roster, accreditation, referral content or earlier services): unknown, not missing. The rules
+    that need them do not run for the claim (DS004 names them) until reference data supplies them."""
+    format: str | None = None
+    """The input format as people name it (``X12 837``, ``FHIR``), for DS004's message."""
+
+
+FACTS = frozenset({"sessions", "accreditation", "referral", "history"})
+"""The facts a rule may need that some input formats cannot carry (``Rule.facts``)."""
+
+NOT_ON_CLAIMS = FACTS
+"""What an 837 or a FHIR Claim cannot carry: every one of :data:`FACTS`."""
 
 
 def errors_of(exc: ValidationError) -> list[tuple[str, Loc, str]]:

@@ -178,6 +178,21 @@ class ReferenceData:
             data._add(rec, where)
         return data
 
+    @property
+    def kinds(self) -> frozenset[str]:
+        """The facts this reference data supplies (``dsmt_rules.records.FACTS``): one record of a
+        kind makes the fact known for every claim; a claim with no record of it is missing it."""
+        kinds = set()
+        if self._providers:
+            kinds.add("accreditation")
+        if self._sessions:
+            kinds.add("sessions")
+        if self._referrals or self._referrals_by_id:
+            kinds.add("referral")
+        if self._history:
+            kinds.add("history")
+        return frozenset(kinds)
+
     def _add_line(self, raw: bytes, where: str) -> None:
         if not raw.strip():
             return
@@ -261,10 +276,13 @@ class ReferenceData:
         The records' input positions gain the reference lines the claim was completed from (a
         finding about an added session names ``file:line`` as its source).
         """
-        if record.claim is None:
+        original = record.claim
+        if original is None:
             return record
+        if record.unknown:
+            record = dataclasses.replace(record, unknown=record.unknown - self.kinds)
         claim, sources = self._complete(
-            record.claim,
+            original,
             record.hints.get("referral_id"),
             record.hints.get("referring_npi"),
             individual_code,

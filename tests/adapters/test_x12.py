@@ -608,11 +608,20 @@ def test_cli_without_reference_reads_the_bare_837(capsys: pytest.CaptureFixture[
     status = main(["check", str(I837), "--format", "jsonl", "--no-progress"])
     reports = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert status == 1
+    # No sessions, accreditation, referral content or earlier services in an 837: unknown, not
+    # missing. The rules that need them do not run; DS004 (info) names them.
     assert [[f["code"] for f in r["findings"]] for r in reports] == [
-        ["DS107", "DS201", "DS301"],  # no sessions, accreditation or referral in an 837
-        ["DS107", "DS201", "DS206", "DS301"],  # bill type 771: an FQHC
-        ["DS107", "DS201", "DS301", "DS602"],
+        ["DS004"],
+        ["DS004", "DS206"],  # bill type 771: an FQHC
+        ["DS004", "DS602"],  # bill type 111
     ]
+    (ds004, *_) = reports[0]["findings"]
+    assert ds004["severity"] == "info"
+    assert ds004["ctx"]["rules"] == (
+        "DS102, DS103, DS104, DS105, DS106, DS107, DS108, DS201, DS202, DS204, DS301, DS302, "
+        "DS303, DS304, DS305, DS306, DS310, DS401, DS402, DS403, DS603"
+    )
+    assert reports[0]["status"] == "pass"
 
 
 @pytest.mark.parametrize(

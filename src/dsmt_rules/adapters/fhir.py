@@ -27,7 +27,7 @@ from dsmt_rules._codes import icd10_dotted
 from dsmt_rules.exceptions import AdapterError
 from dsmt_rules.findings import Loc
 from dsmt_rules.models import Claim
-from dsmt_rules.records import Problem, Record, problems_of
+from dsmt_rules.records import NOT_ON_CLAIMS, Problem, Record, problems_of
 
 try:
     from fhir.resources.R4B import get_fhir_model_class
@@ -206,7 +206,17 @@ def _claim_record(res: _Resource, index: _Index, name: str) -> Record:
         claim = Claim.model_validate(document)
     except ValidationError as exc:
         return Record(1, None, problems_of(exc), claim_id, source, sources=where, hints=hints)
-    return Record(1, claim, (), claim.claim_id, source, sources=where, hints=hints)
+    return Record(
+        1,
+        claim,
+        (),
+        claim.claim_id,
+        source,
+        sources=where,
+        hints=hints,
+        unknown=NOT_ON_CLAIMS,
+        format="FHIR",
+    )
 
 
 def _id_of(data: Mapping[str, Any]) -> str | None:

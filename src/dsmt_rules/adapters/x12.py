@@ -36,7 +36,7 @@ from dsmt_rules._codes import icd10_dotted
 from dsmt_rules.exceptions import AdapterError
 from dsmt_rules.findings import Loc
 from dsmt_rules.models import Claim, ClaimForm
-from dsmt_rules.records import Record, StructureProblem, problems_of
+from dsmt_rules.records import NOT_ON_CLAIMS, Record, StructureProblem, problems_of
 
 try:
     import pyx12.errors
@@ -739,6 +739,8 @@ class _Reader:
             structure=structure,
             sources=sources,
             hints=hints,
+            unknown=NOT_ON_CLAIMS,
+            format="X12 837",
         )
 
     # -- mapping ----------------------------------------------------------------------------------

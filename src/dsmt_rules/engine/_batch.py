@@ -309,6 +309,7 @@ def _grouped(
                 p.dsmt,
                 p.source,
                 tuple(p.sources.items()),
+                tuple(sorted(p.unknown)),
             )
         )
         blobs = groups.get(p.key)
@@ -352,7 +353,9 @@ def _finish_group(blobs: Sequence[bytes], rules: Ruleset, order: _Order) -> None
     facts = [_unpack_facts(_loads(blob)[5]) for blob in blobs]
     book = Book.of(facts, rules.profile)
     for blob, f in zip(blobs, facts, strict=True):
-        seq, position, claim_id, key, findings, _facts, dsmt, source, sources = _loads(blob)
+        seq, position, claim_id, key, findings, _facts, dsmt, source, sources, unknown = _loads(
+            blob
+        )
         p = Prepared(
             seq,
             position,
@@ -363,6 +366,7 @@ def _finish_group(blobs: Sequence[bytes], rules: Ruleset, order: _Order) -> None
             dsmt,
             source,
             {tuple(loc): where for loc, where in sources},
+            frozenset(unknown),
         )
         order.add(seq, finish_with_book(p, book, rules))
 
@@ -392,7 +396,7 @@ def _quiet_group(blobs: Sequence[bytes], rules: Ruleset) -> bool:
 
 def _packed_report(t: tuple[Any, ...]) -> tuple[Any, ...]:
     """The packed report of a packed prepared claim that nothing more is added to."""
-    seq, position, claim_id, _key, findings, _facts, _dsmt, _source, sources = t
+    seq, position, claim_id, _key, findings, _facts, _dsmt, _source, sources, _unknown = t
     if sources and findings:
         places = {tuple(loc): where for loc, where in sources}
         findings = tuple(_position_packed(f, places) for f in findings)

@@ -28,7 +28,7 @@ from dsmt_rules.history._ledger import referral_cap
 from dsmt_rules.models import Claim, HistoryEntry, Training
 from dsmt_rules.records import Problem, Record, StructureProblem
 from dsmt_rules.rules._base import Context, LedgerContext, Violation
-from dsmt_rules.rules.document import InvalidDocument, X12StructureError
+from dsmt_rules.rules.document import FactsNotOnClaim, InvalidDocument, X12StructureError
 
 __all__ = [
     "Prepared",
@@ -73,6 +73,7 @@ def rebuild_finding(a: Active, finding: Finding) -> Finding:
 _DS001 = active(InvalidDocument, InvalidDocument.default_severity)
 """DS001 is never deselected or downgraded: a record that cannot be read must not pass silently."""
 _DS003 = active(X12StructureError, X12StructureError.default_severity)
+_DS004 = active(FactsNotOnClaim, FactsNotOnClaim.default_severity)
 
 
 def _where(loc: Loc) -> str:
@@ -150,11 +151,18 @@ class Prepared(NamedTuple):
     """``Record.source``: where the record is in its input (every finding starts with it)."""
     sources: Mapping[Loc, str]
     """Input positions of parts of the claim (X12, FHIR), applied to the findings at the end."""
+    unknown: frozenset[str] = frozenset()
+    """Facts the input format could not carry (``Record.unknown``): their rules do not run."""
 
 
-def _claim_findings(claim: Claim, rules: Ruleset, source: str | None) -> tuple[list[Finding], bool]:
-    """The claim rules' findings (those the fused screen flags), and whether it has DSMT lines."""
+def _claim_findings(
+    claim: Claim, rules: Ruleset, source: str | None, mask: int = -1
+) -> tuple[list[Finding], bool]:
+    """The claim rules' findings (those the fused screen flags and ``mask`` keeps), and whether
+    the claim has DSMT lines."""
     hits = rules.screen(claim)
+    if hits > 0:
+        hits &= mask
     if hits == -1:
         if not rules.without_lines:
             return [], False
@@ -202,8 +210,16 @@ def prepare(
             False,
             source,
             record.sources,
+            frozenset(),
         )
-    findings, dsmt = _claim_findings(claim, rules, source)
+    unknown = record.unknown
+    if unknown:
+        taken = rules.unknown(unknown)
+        findings, dsmt = _claim_findings(claim, rules, source, taken.mask)
+        if dsmt and taken.skipped and _DS004.code in rules.enabled:
+            findings.insert(0, _facts_finding(record, unknown, taken.skipped, rules, source))
+    else:
+        findings, dsmt = _claim_findings(claim, rules, source)
     if record.structure and _DS003.code in rules.enabled:
         findings.extend(_structure_findings(record.structure, rules))
         findings.sort(key=_by_code)
@@ -222,14 +238,44 @@ def prepare(
         dsmt,
         source,
         record.sources,
+        unknown,
     )
 
 
 def _ledger_findings(
-    facts: ClaimFacts, ledger: Ledger, rules: Ruleset, source: str | None
+    facts: ClaimFacts,
+    ledger: Ledger,
+    rules: Ruleset,
+    source: str | None,
+    unknown: frozenset[str] = frozenset(),
 ) -> list[Finding]:
     ctx = LedgerContext(facts, ledger, rules.profile)
-    return [make_finding(a, v, source) for a in rules.ledger_rules for v in a.check(ctx)]
+    active = rules.unknown(unknown).ledger_rules if unknown else rules.ledger_rules
+    return [make_finding(a, v, source) for a in active for v in a.check(ctx)]
+
+
+_FACT_NAMES = (
+    ("sessions", "session records (time, attendance, delivery, instructors)"),
+    ("accreditation", "the program's accreditation"),
+    ("referral", "the referral's content"),
+    ("history", "earlier services"),
+)
+
+
+def _facts_finding(
+    record: Record,
+    unknown: frozenset[str],
+    skipped: Sequence[str],
+    rules: Ruleset,
+    source: str | None,
+) -> Finding:
+    """DS004: the facts the record's format cannot carry, and the rules that did not run."""
+    level = rules.severities.get(_DS004.code, _DS004.severity)
+    a = _DS004 if level is _DS004.severity else dataclasses.replace(_DS004, severity=level)
+    names = [name for fact, name in _FACT_NAMES if fact in unknown]
+    facts = ", ".join(names[:-1]) + (" or " if len(names) > 1 else "") + names[-1]
+    values = {"format": record.format or "input", "facts": facts, "rules": ", ".join(skipped)}
+    return make_finding(a, Violation((), None, values), source)
 
 
 def _report(p: Prepared, extra: list[Finding]) -> Report:
@@ -258,7 +304,7 @@ def finish_with_book(p: Prepared, book: Book, rules: Ruleset) -> Report:
     if p.facts is not None and p.dsmt and rules.ledger_rules:
         ledger = Ledger(book, p.facts)
         if ledger.may_report():
-            extra = _ledger_findings(p.facts, ledger, rules, p.source)
+            extra = _ledger_findings(p.facts, ledger, rules, p.source, p.unknown)
     return _report(p, extra)
 
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 from dsmt_rules._icd10 import CodeSets, shipped
 from dsmt_rules.catalog import CATALOG, CODES
@@ -69,6 +69,17 @@ def active(rule_cls: type[Rule], severity: Severity, bit: int = 0) -> Active:
     )
 
 
+class Unknown(NamedTuple):
+    """What a ruleset runs for a claim whose format cannot carry some facts (DS004)."""
+
+    mask: int
+    """The fused screen's bits of the claim rules that still run."""
+    ledger_rules: tuple[Active, ...]
+    """The history rules that still run."""
+    skipped: tuple[str, ...]
+    """The codes of the enabled rules that do not run, in code order."""
+
+
 @dataclass(frozen=True, slots=True)
 class Ruleset:
     """A compiled selection: the profile and the enabled rules with their effective severities.
@@ -92,6 +103,20 @@ class Ruleset:
     """The claim rules' fused screen (:func:`~dsmt_rules.engine._screens.compile_screens`)."""
     code_sets: CodeSets
     """The ICD-10-CM releases by date: the shipped ones and the profile's and caller's files."""
+    _unknown: dict[frozenset[str], Unknown] = field(default_factory=dict, compare=False)
+
+    def unknown(self, facts: frozenset[str]) -> Unknown:
+        """What not knowing ``facts`` (DS004) takes out of this ruleset (computed once per set)."""
+        found = self._unknown.get(facts)
+        if found is None:
+            skipped = [a for a in (*self.claim_rules, *self.ledger_rules) if a.rule.facts & facts]
+            mask = 0
+            for a in skipped:
+                mask |= a.bit
+            codes = tuple(sorted(a.code for a in skipped))
+            ledger = tuple(a for a in self.ledger_rules if not a.rule.facts & facts)
+            found = self._unknown[facts] = Unknown(~mask, ledger, codes)
+        return found
 
     def severity_of(self, code: str) -> Severity:
         """The effective severity of a rule under this profile and selection."""

@@ -246,6 +246,9 @@ class Rule:
     """True for the history rules: they get a :class:`LedgerContext`, not a :class:`Context`."""
     screen: ClassVar[Screen | None] = None
     """The rule's quick test (None: the rule runs on every claim with a DSMT line)."""
+    facts: ClassVar[frozenset[str]] = frozenset()
+    """The facts of :data:`dsmt_rules.records.FACTS` the rule needs: when the input format cannot
+    carry one of them (an 837 has no session roster) the rule does not run, and DS004 says so."""
 
     def check(self, ctx: Any) -> Iterable[Violation]:
         """One violation per place the claim breaks this rule, in claim order.

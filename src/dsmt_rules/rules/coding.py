@@ -110,6 +110,7 @@ class SessionTooShort(Rule):
     citation = "MBPM (Pub. 100-02) ch. 15 §300.3; Medicare.gov DSMT coverage"
     carc_hint = "151"
     needs = "session.minutes"
+    facts = frozenset({"sessions"})
     screen = Screen(session="s.minutes < P.min_session_minutes")
     companions = frozenset({"DS103"})
     fix = "Do not bill sessions shorter than 30 minutes; bill only the sessions that qualify."
@@ -178,6 +179,7 @@ class UnitsExceedTime(Rule):
     citation = "MBPM (Pub. 100-02) ch. 15 §300.3; HCPCS G0108/G0109 descriptors (per 30 minutes)"
     carc_hint = "151"
     needs = "line.units, sessions"
+    facts = frozenset({"sessions"})
     screen = Screen(line="units >= 1 and linked and units * P.unit_minutes > minutes")
     fix = "Bill floor(minutes / 30) units at most, or link every session the line covers."
     example: ClassVar[dict[str, object]] = {"lines": [base_line(units=3)]}
@@ -243,6 +245,7 @@ class GroupTooSmall(Rule):
     citation = "HCPCS G0109 descriptor"
     carc_hint = "16"
     needs = "session.attendees"
+    facts = frozenset({"sessions"})
     screen = Screen(session="code == P.group_code and s.attendees < P.group_min")
     fix = "Bill G0108 (individual) for a session with one attendee."
     example: ClassVar[dict[str, object]] = {"sessions": [base_session(attendees=1)]}
@@ -303,6 +306,7 @@ class GroupTooLarge(Rule):
     citation = "42 CFR 410.141(c); Medicare.gov DSMT coverage"
     carc_hint = "16"
     needs = "session.attendees"
+    facts = frozenset({"sessions"})
     screen = Screen(session="code == P.group_code and s.attendees > P.group_max")
     fix = "Teach groups of at most 20; bill only sessions whose attendance is within the limit."
     example: ClassVar[dict[str, object]] = {"sessions": [base_session(attendees=21)]}
@@ -367,6 +371,7 @@ class IndividualCodeForGroup(Rule):
     citation = "HCPCS G0108/G0109 descriptors"
     carc_hint = "16"
     needs = "session.format/attendees"
+    facts = frozenset({"sessions"})
     screen = Screen(session="code == P.individual_code and s.attendees >= P.group_min")
     fix = "Bill G0109 (group) for a session with 2 or more attendees."
     example: ClassVar[dict[str, object]] = {"lines": [base_line(hcpcs="G0108")]}
@@ -434,6 +439,7 @@ class SessionRecordMissing(Rule):
     citation = "MBPM (Pub. 100-02) ch. 15 §300"
     carc_hint = "16"
     needs = "line.session_ids"
+    facts = frozenset({"sessions"})
     screen = Screen(line="not ids or len(linked) != len(ids)")
     fix = "Send the session record (date, minutes, format, attendees, instructors) with the line."
     example: ClassVar[dict[str, object]] = {"lines": [base_line(session_ids=[])]}
@@ -493,6 +499,7 @@ class SessionDateMismatch(Rule):
     citation = "claim integrity (sessions are dated on the attendance sheet)"
     carc_hint = "16"
     needs = "session.date, line.service_date"
+    facts = frozenset({"sessions"})
     screen = Screen(session="s.date != day")
     fix = "Correct the line's date of service, or split the line by session date."
     example: ClassVar[dict[str, object]] = {"sessions": [base_session(date="2026-02-03")]}

@@ -9,7 +9,7 @@ from typing import ClassVar
 from dsmt_rules.findings import Severity
 from dsmt_rules.rules._base import Context, Rule, Violation, violation
 
-__all__ = ["RULES", "InvalidDocument", "NoDsmtLines", "X12StructureError"]
+__all__ = ["RULES", "FactsNotOnClaim", "InvalidDocument", "NoDsmtLines", "X12StructureError"]
 
 
 X12_EXAMPLE = """\
@@ -158,4 +158,78 @@ class X12StructureError(Rule):
         return ()
 
 
-RULES: tuple[type[Rule], ...] = (InvalidDocument, NoDsmtLines, X12StructureError)
+X12_CLEAN_EXAMPLE = """\
+ISA*00*          *00*          *ZZ*DSMTSUBMITTER  *ZZ*MEDICAREMAC    *260301*1200*^*00501*000000101*0*T*:~
+GS*HC*DSMTSUBMITTER*MEDICAREMAC*20260301*1200*1*X*005010X222A1~
+ST*837*0001*005010X222A1~
+BHT*0019*00*BATCH-0001*20260301*1200*CH~
+NM1*41*2*DSMT PROGRAM*****46*SUBMITTER01~
+PER*IC*BILLING OFFICE*TE*5555550100~
+NM1*40*2*MEDICARE MAC*****46*00435~
+HL*1**20*1~
+NM1*85*2*DSMT PROGRAM*****XX*1000000012~
+N3*100 MAIN ST~
+N4*SPRINGFIELD*IL*627010001~
+REF*EI*123456789~
+HL*2*1*22*0~
+SBR*P*18*******MB~
+NM1*IL*1*DOE*JANE****MI*MBR001CLEANP~
+N3*1 ELM ST~
+N4*SPRINGFIELD*IL*627010002~
+DMG*D8*19500101*F~
+NM1*PR*2*MEDICARE*****PI*00435~
+CLM*CLEAN-P*100***11:B:1*Y*A*Y*Y~
+REF*9F*R-77~
+HI*ABK:E1165*ABF:I10~
+NM1*DN*1*REFERRER*RAY****XX*1245319599~
+LX*1~
+SV1*HC:G0109*100*UN*2*11**1~
+DTP*472*D8*20260202~
+SE*25*0001~
+GE*1*1~
+IEA*1*000000101~
+"""
+"""DS004's example: a clean 837P claim, read without reference data (no sessions, accreditation,
+referral content or earlier services on an 837)."""
+
+
+class FactsNotOnClaim(Rule):
+    """The claim's input format cannot carry facts that some rules need; those rules did not run.
+
+    ## What it checks
+    An 837 or a FHIR Claim carries the billing facts (codes, units, dates, NPIs, diagnoses, place
+    of service, bill type, referring provider, referral number) but not the session roster (time,
+    attendance, delivery, instructors), the program's accreditation, the referral's content (its
+    date, signature, referrer, training and hours) or the beneficiary's earlier services. Those
+    facts are *unknown*, not missing: the rules that need them (the catalog's `facts`) do not run
+    for the claim, and this rule names them, once per claim. Reference data (`--reference`)
+    supplies a kind of fact for every claim; once it is given, a claim it has no record for is
+    missing the fact (DS107, DS201, DS301), not unknown.
+
+    ## Why it matters
+    A clearinghouse that checks an 837 without the program's records must not see a rejection for
+    every claim it cannot act on (no session record, no accreditation on file); and it must know
+    which requirements were not checked, so that a passed claim is not mistaken for a verified one.
+
+    ## References
+    RULES.md, notes for implementers ("unknown, not missing"); docs/formats.md, reference data.
+    """
+
+    code = "DS004"
+    name = "facts-not-on-claim"
+    default_severity = Severity.INFO
+    message = (
+        "The {format} input cannot carry {facts}; these rules did not run for the claim: "
+        "{rules}. Give the program's records with --reference to check them."
+    )
+    citation = "dsmt-rules claim document v1: facts an 837 or a FHIR Claim cannot carry"
+    carc_hint = None
+    needs = "source format"
+    example = X12_CLEAN_EXAMPLE
+    use_instead: ClassVar[dict[str, object]] = {}
+
+    def check(self, ctx: Context) -> Iterable[Violation]:  # made by the engine from the record
+        return ()
+
+
+RULES: tuple[type[Rule], ...] = (InvalidDocument, NoDsmtLines, X12StructureError, FactsNotOnClaim)

@@ -67,6 +67,7 @@ class InitialHoursExceeded(Rule):
     citation = f"{MBPM} §300.3; {MGOV}"
     carc_hint = "119"
     needs = "history"
+    facts = frozenset({"history"})
     fix = "Bill only the units left in the initial period; later training needs a follow-up order."
     example: ClassVar[dict[str, Any]] = {
         "history": history_entries(
@@ -150,6 +151,7 @@ class InitialIndividualExceeded(Rule):
     citation = f"{MBPM} §300.4"
     carc_hint = "119"
     needs = "history, referral exceptions"
+    facts = frozenset({"history", "referral"})
     fix = "Bill individual time past the allowance as group, or document the exception."
     example: ClassVar[dict[str, Any]] = {
         "lines": [base_line(hcpcs="G0108")],
@@ -225,6 +227,7 @@ class FollowUpHoursExceeded(Rule):
     citation = f"{MBPM} §300.3; {MGOV}"
     carc_hint = "119"
     needs = "history"
+    facts = frozenset({"history"})
     fix = "Bill at most the follow-up units left in the calendar year."
     example: ClassVar[dict[str, Any]] = {
         "referral": FOLLOW_UP_ORDER,

@@ -82,6 +82,7 @@ class ProgramNotAccredited(Rule):
     citation = "42 CFR 410.141(e), 410.142; MBPM (Pub. 100-02) ch. 15 §300.2"
     carc_hint = "B7"
     needs = "billing_provider.accreditation"
+    facts = frozenset({"accreditation"})
     screen = Screen(
         claim="accreditation is None or not self.approved(accreditation.organization, "
         "P.accrediting_organizations)"
@@ -149,6 +150,7 @@ class AccreditationLapsed(Rule):
     citation = "42 CFR 410.141(e)"
     carc_hint = "B7"
     needs = "accreditation dates"
+    facts = frozenset({"accreditation"})
     screen = Screen(
         line="accreditation is not None and (day < accreditation.effective or "
         "(accreditation.expires is not None and day > accreditation.expires))"
@@ -354,6 +356,7 @@ class NoQualifiedInstructor(Rule):
     citation = "42 CFR 410.144; DSMT accreditation standards"
     carc_hint = "185"
     needs = "session.instructors"
+    facts = frozenset({"sessions"})
     screen = Screen(
         session="s.instructors is not None and "
         "not self.any_qualified(s.instructors, P.qualified_credentials)"

@@ -87,6 +87,7 @@ class ReferralMissing(Rule):
     citation = f"{_MBPM}; Medicare.gov DSMT coverage"
     carc_hint = "16"
     needs = "referral"
+    facts = frozenset({"referral"})
     screen = Screen(claim="referral is None")
     fix = "Add the written, signed order (referral) for the training."
     example: ClassVar[dict[str, object]] = {"referral": None}
@@ -124,6 +125,7 @@ class ReferralUnsigned(Rule):
     citation = _MBPM
     carc_hint = "16"
     needs = "referral.signed"
+    facts = frozenset({"referral"})
     screen = Screen(claim="referral is not None and not referral.signed")
     fix = "Obtain the ordering practitioner's signature on the referral."
     example: ClassVar[dict[str, object]] = {"referral": {"signed": False}}
@@ -162,6 +164,7 @@ class ReferrerNotQualified(Rule):
     citation = f"{_MBPM}; SSA §1861(qq)"
     carc_hint = "16"
     needs = "referral.practitioner_role"
+    facts = frozenset({"referral"})
     screen = Screen(
         claim="referral is not None and referral.practitioner_role not in "
         "P.qualified_referrer_roles"
@@ -214,6 +217,7 @@ class ReferralAfterService(Rule):
     citation = _MBPM
     carc_hint = "16"
     needs = "referral.date"
+    facts = frozenset({"referral"})
     screen = Screen(line="referral is not None and referral.date > day")
     fix = "Bill only services furnished on or after the date of the order."
     example: ClassVar[dict[str, object]] = {"referral": {"date": "2026-02-03"}}
@@ -271,6 +275,7 @@ class ReferralHoursExceeded(Rule):
     citation = f"{MBPM} §300"
     carc_hint = "119"
     needs = "referral.hours_ordered, history"
+    facts = frozenset({"history", "referral"})
     fix = "Bill no more units under an order than the hours it orders; get a new order for more."
     example: ClassVar[dict[str, Any]] = {
         "referral": {"hours_ordered": 1.5},
@@ -318,6 +323,7 @@ class InitialOrderOverLimit(Rule):
     citation = _MBPM
     carc_hint = "16"
     needs = "referral"
+    facts = frozenset({"referral"})
     screen = Screen(
         claim="referral is not None and referral.training is self.INITIAL and "
         "referral.hours_ordered > P.initial_order_max_hours"
@@ -777,6 +783,7 @@ class ReferralPhaseMismatch(Rule):
     citation = f"{MBPM} §300, §300.3.A(i)"
     carc_hint = "16"
     needs = "referral.training, history"
+    facts = frozenset({"history", "referral"})
     fix = "Bill the training under an order for the beneficiary's phase (initial or follow-up)."
     example: ClassVar[dict[str, Any]] = {
         "history": history_entries(

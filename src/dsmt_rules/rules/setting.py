@@ -185,6 +185,7 @@ class TelehealthCodingInconsistent(Rule):
     citation = "Medicare telehealth services list; CMS transmittal 12671"
     carc_hint = "4"
     needs = "session.delivery, POS, modifiers"
+    facts = frozenset({"sessions"})
     screen = Screen(
         session="(s.delivery is self.TELEHEALTH) != ((pos is not None and pos in "
         "P.telehealth_places_of_service) or not P.telehealth_modifiers.isdisjoint(line.modifiers)"

@@ -67,7 +67,8 @@ VIOLATABLE_CODES: tuple[str, ...] = tuple(sorted(BREAKERS))
 """The codes ``claims(violating=...)`` supports: every rule that claim data alone can break.
 
 Not here: DS001 (an unreadable document is not a Claim), DS002 (a claim without DSMT lines: use
-``claims()`` and drop the lines yourself), DS003 (X12 structure) and DS109 (needs an MUE table).
+``claims()`` and drop the lines yourself), DS003 (X12 structure), DS004 (a claim read from an 837
+or a FHIR Claim) and DS109 (needs an MUE table).
 """
 
 COMPANIONS: Mapping[str, frozenset[str]] = {
