@@ -304,7 +304,7 @@ def _design_fields() -> dict[str, list[str]]:
         "BillingProvider": list(BASE_CLAIM["billing_provider"]),
         "Accreditation": list(BASE_CLAIM["billing_provider"]["accreditation"]),
         "Referral": list(BASE_CLAIM["referral"]),
-        "ServiceLine": list(BASE_CLAIM["lines"][0]),
+        "ServiceLine": [*BASE_CLAIM["lines"][0], "charge"],  # charge: optional, added in 0.2
         "Session": list(BASE_CLAIM["sessions"][0]),
         "Instructor": list(BASE_CLAIM["sessions"][0]["instructors"][0]),
         "HistoryEntry": ["service_date", "hcpcs", "units", "referral_id"],

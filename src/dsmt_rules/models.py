@@ -214,6 +214,9 @@ class ServiceLine(_Model):
     diagnosis_pointers: Annotated[list[_Pointer], Field(max_length=12, default_factory=list)]
     rendering_npi: _Npi | None = None
     session_ids: list[_Id] = Field(default_factory=list)
+    charge: Annotated[str, Field(pattern=r"^\d{1,10}(\.\d{1,4})?$")] | None = None
+    """The line's billed amount (added in 0.2), a decimal string as in SV102/SV203, e.g.
+    ``"120.00"``; the batch summary totals it as dollars at risk. ``None`` when not known."""
 
 
 class Instructor(_Model):

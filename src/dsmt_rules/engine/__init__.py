@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
-from dsmt_rules.engine._batch import DEFAULT_MEMORY, run
+from dsmt_rules.engine._batch import DEFAULT_MEMORY, finish_packed, prepare_packed, run
 from dsmt_rules.engine._kernel import Prepared, check_alone, finish, prepare
 from dsmt_rules.engine._ruleset import (
     ProfileLike,
@@ -38,8 +38,10 @@ __all__ = [
     "check_many",
     "check_records",
     "finish",
+    "finish_packed",
     "iter_findings",
     "prepare",
+    "prepare_packed",
     "ruleset",
 ]
 

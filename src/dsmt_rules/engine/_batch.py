@@ -43,7 +43,7 @@ from dsmt_rules.models import Claim, IndividualReason, SpecialNeed, Training
 from dsmt_rules.profiles import Profile
 from dsmt_rules.records import Record
 
-__all__ = ["DEFAULT_MEMORY", "run"]
+__all__ = ["DEFAULT_MEMORY", "finish_packed", "prepare_packed", "run"]
 
 DEFAULT_MEMORY = 64 * 1024 * 1024
 """How many bytes of prepared records and of reports a batch holds before it spills (each)."""
@@ -290,31 +290,17 @@ def _grouped(
     held = 0
     prepared_runs: list[Path] = []
     order = _Order(memory, spill)
-    profile = rules.profile
     count = 0
     for seq, record in enumerate(records):
         count = seq + 1
-        p = prepare(record, seq, rules, facts=False)
-        if p.key is None or record.claim is None:  # not a claim: its report is final already
-            order.add(seq, finish((p,), rules)[0])
+        key, packed, report = prepare_packed(record, seq, rules)
+        if key is None:  # not a claim: its report is final already
+            assert report is not None
+            order.add(seq, report)
             continue
-        packed = _dumps(
-            (
-                seq,
-                p.position,
-                p.claim_id,
-                p.key,
-                tuple([_pack_finding(f) for f in p.findings]),
-                _packed_facts_of(record.claim, profile, seq),
-                p.dsmt,
-                p.source,
-                tuple(p.sources.items()),
-                tuple(sorted(p.unknown)),
-            )
-        )
-        blobs = groups.get(p.key)
+        blobs = groups.get(key)
         if blobs is None:
-            groups[p.key] = [packed]
+            groups[key] = [packed]
         else:
             blobs.append(packed)
         held += len(packed) + 64
@@ -336,6 +322,49 @@ def _grouped(
             _finish_group(packed_group, rules, order)
         groups.clear()
     yield from order.reports(count)
+
+
+def prepare_packed(
+    record: Record, seq: int, rules: Ruleset
+) -> tuple[str | None, bytes, Report | None]:
+    """The kernel's first stage for one record, as bytes to hold or ship: ``(beneficiary key,
+    marshalled prepared claim, None)``, or ``(None, b"", report)`` for a record that is not a claim
+    (its report is final). The bytes hold plain values only (codes, counts, ordinal dates, ids)."""
+    p = prepare(record, seq, rules, facts=False)
+    claim = record.claim
+    if p.key is None or claim is None:
+        return None, b"", finish((p,), rules)[0]
+    packed = _dumps(
+        (
+            seq,
+            p.position,
+            p.claim_id,
+            p.key,
+            tuple([_pack_finding(f) for f in p.findings]),
+            _packed_facts_of(claim, rules.profile, seq),
+            p.dsmt,
+            p.source,
+            tuple(p.sources.items()),
+            tuple(sorted(p.unknown)),
+        )
+    )
+    return p.key, packed, None
+
+
+def finish_packed(blobs: Sequence[bytes], rules: Ruleset) -> list[tuple[int, Report]]:
+    """The kernel's second stage for one beneficiary's claims from :func:`prepare_packed`:
+    ``(seq, report)`` each, in their order (any order in, the same out)."""
+    out: list[tuple[int, Report]] = []
+
+    class _Collect:
+        def add(self, seq: int, report: Report) -> None:
+            out.append((seq, report))
+
+        def add_packed(self, seq: int, packed: tuple[Any, ...]) -> None:
+            out.append((seq, _unpack_report(packed)))
+
+    _finish_group(blobs, rules, _Collect())  # type: ignore[arg-type]
+    return out
 
 
 def _finish_group(blobs: Sequence[bytes], rules: Ruleset, order: _Order) -> None:
