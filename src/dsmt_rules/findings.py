@@ -5,9 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
-__all__ = ["Finding", "Report", "Scalar", "Severity", "Status", "status_of"]
+__all__ = [
+    "ClaimSummary",
+    "Finding",
+    "Report",
+    "Scalar",
+    "Severity",
+    "Status",
+    "SummaryLine",
+    "status_of",
+]
 
 
 class Severity(StrEnum):
@@ -95,6 +104,25 @@ def status_of(findings: Iterable[Finding]) -> Status:
     return status
 
 
+class SummaryLine(NamedTuple):
+    """A DSMT line as a batch summary counts it (plain values: no PHI)."""
+
+    line_id: str
+    hcpcs: str
+    service_date: str
+    """ISO date of service."""
+    charge: str | None
+    """The billed amount (``ServiceLine.charge``), when the input carries it."""
+
+
+class ClaimSummary(NamedTuple):
+    """What a batch summary needs of a claim besides its findings (not part of the JSON report)."""
+
+    billing_npi: str
+    lines: tuple[SummaryLine, ...]
+    """The claim's DSMT lines, in claim order."""
+
+
 @dataclass(frozen=True, slots=True)
 class Report:
     """The verdict on one input record."""
@@ -105,6 +133,10 @@ class Report:
     """1-based position of the record in its input, when it came from a file or stream."""
     status: Status = field(default=Status.PASS)
     """Derived from the findings (:func:`status_of`); a value passed in is ignored."""
+    claim: ClaimSummary | None = field(default=None, compare=False)
+    """The billing NPI, dates of service and charges of the claim's DSMT lines (for the HTML
+    summary and statistics by provider, month and dollars); not in the JSON report. None for a
+    record that is not a claim."""
 
     def __init__(
         self,
@@ -112,6 +144,7 @@ class Report:
         findings: tuple[Finding, ...] = (),
         record: int | None = None,
         status: Status = Status.PASS,  # accepted and ignored: the verdict is always derived
+        claim: ClaimSummary | None = None,
     ) -> None:
         # Written out rather than generated: a frozen dataclass's __init__ and __post_init__ cost
         # twice as much, and check() builds one report per claim.
@@ -119,6 +152,7 @@ class Report:
         _set(self, "findings", findings)
         _set(self, "record", record)
         _set(self, "status", status_of(findings) if findings else _PASS)
+        _set(self, "claim", claim)
 
     @property
     def ok(self) -> bool:

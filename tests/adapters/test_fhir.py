@@ -97,6 +97,7 @@ def test_bundle_claim_mapping_and_references() -> None:
                 "diagnosis_pointers": [1],
                 "rendering_npi": None,
                 "session_ids": [],
+                "charge": None,  # the item has no net amount
             }
         ],
         "sessions": [],

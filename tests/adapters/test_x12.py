@@ -179,6 +179,7 @@ def test_837p_claim_mapping() -> None:
                 "diagnosis_pointers": [1],
                 "rendering_npi": None,
                 "session_ids": [],
+                "charge": None,  # mapped by the fast reader (SV102); not by the pyx12 mapping
             }
         ],
         "sessions": [],

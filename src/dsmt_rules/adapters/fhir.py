@@ -273,6 +273,16 @@ def _npi_of(identifiers: Any) -> str | None:
     return None
 
 
+def _charge(money: Any) -> str | None:
+    """Claim.item.net (Money) as the decimal string of ``ServiceLine.charge`` (None: not given)."""
+    value = getattr(money, "value", None)
+    if isinstance(value, Decimal | int | float):
+        number = Decimal(str(value))
+        if number.is_finite() and number >= 0:
+            return f"{number:.2f}"
+    return None
+
+
 def _units(quantity: Any) -> Any:
     value = getattr(quantity, "value", None)
     if isinstance(value, Decimal | int | float):
@@ -436,6 +446,7 @@ class _Mapper:
                     "diagnosis_pointers": pointers,
                     "rendering_npi": self._care_team_npi(item.careTeamSequence or []),
                     "session_ids": [],
+                    "charge": _charge(item.net),
                 }
             )
         return lines

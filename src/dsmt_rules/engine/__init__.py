@@ -67,9 +67,7 @@ def check(
     """
     rs = resolve(rules, profile, select, extend_select, ignore, severity)
     report = check_alone(Record(0, claim, source=source), rs, history=history or ())
-    if record is None:
-        return Report(report.claim_id, report.findings, None)
-    return Report(report.claim_id, report.findings, record)
+    return Report(report.claim_id, report.findings, record, claim=report.claim)
 
 
 def iter_findings(
@@ -131,7 +129,7 @@ def check_many(
     rs = resolve(rules, profile, select, extend_select, ignore, severity)
     records = (Record(i, claim, (), claim.claim_id) for i, claim in enumerate(_source(claims), 1))
     for report in run(records, rs, memory=memory, temp_dir=temp_dir):
-        yield Report(report.claim_id, report.findings, None)
+        yield Report(report.claim_id, report.findings, None, claim=report.claim)
 
 
 def check_records(

@@ -29,7 +29,7 @@ from typing import Any
 from dsmt_rules.catalog import rule_for
 from dsmt_rules.engine._kernel import Prepared, finish, finish_with_book, prepare, quiet_lines
 from dsmt_rules.engine._ruleset import Ruleset
-from dsmt_rules.findings import Finding, Report, Severity
+from dsmt_rules.findings import ClaimSummary, Finding, Report, Severity, SummaryLine
 from dsmt_rules.history import Book
 from dsmt_rules.history._ledger import (
     ClaimFacts,
@@ -206,12 +206,25 @@ def _unpack_facts(t: tuple[Any, ...]) -> ClaimFacts:
 
 
 def _pack_report(seq: int, r: Report) -> tuple[Any, ...]:
-    return (seq, r.record, r.claim_id, tuple(_pack_finding(f) for f in r.findings))
+    summary = None if r.claim is None else (r.claim[0], tuple(tuple(x) for x in r.claim[1]))
+    return (seq, r.record, r.claim_id, tuple(_pack_finding(f) for f in r.findings), summary)
+
+
+def _unpack_summary(t: tuple[Any, ...] | None) -> ClaimSummary | None:
+    if t is None:
+        return None
+    npi, lines = t
+    return ClaimSummary(npi, tuple(SummaryLine(*line) for line in lines))
 
 
 def _unpack_report(t: tuple[Any, ...]) -> Report:
-    _seq, record, claim_id, findings = t
-    return Report(claim_id, tuple(_unpack_finding(f) for f in findings), record)
+    _seq, record, claim_id, findings, summary = t
+    return Report(
+        claim_id,
+        tuple(_unpack_finding(f) for f in findings),
+        record,
+        claim=_unpack_summary(summary),
+    )
 
 
 _FOLLOW_UP = Training.FOLLOW_UP.value
@@ -346,6 +359,7 @@ def prepare_packed(
             p.source,
             tuple(p.sources.items()),
             tuple(sorted(p.unknown)),
+            None if p.claim is None else (p.claim[0], tuple(tuple(x) for x in p.claim[1])),
         )
     )
     return p.key, packed, None
@@ -382,8 +396,8 @@ def _finish_group(blobs: Sequence[bytes], rules: Ruleset, order: _Order) -> None
     facts = [_unpack_facts(_loads(blob)[5]) for blob in blobs]
     book = Book.of(facts, rules.profile)
     for blob, f in zip(blobs, facts, strict=True):
-        seq, position, claim_id, key, findings, _facts, dsmt, source, sources, unknown = _loads(
-            blob
+        seq, position, claim_id, key, findings, _facts, dsmt, source, sources, unknown, summary = (
+            _loads(blob)
         )
         p = Prepared(
             seq,
@@ -396,6 +410,7 @@ def _finish_group(blobs: Sequence[bytes], rules: Ruleset, order: _Order) -> None
             source,
             {tuple(loc): where for loc, where in sources},
             frozenset(unknown),
+            _unpack_summary(summary),
         )
         order.add(seq, finish_with_book(p, book, rules))
 
@@ -425,11 +440,11 @@ def _quiet_group(blobs: Sequence[bytes], rules: Ruleset) -> bool:
 
 def _packed_report(t: tuple[Any, ...]) -> tuple[Any, ...]:
     """The packed report of a packed prepared claim that nothing more is added to."""
-    seq, position, claim_id, _key, findings, _facts, _dsmt, _source, sources, _unknown = t
+    seq, position, claim_id, _key, findings, _facts, _dsmt, _source, sources, _unknown, summary = t
     if sources and findings:
         places = {tuple(loc): where for loc, where in sources}
         findings = tuple(_position_packed(f, places) for f in findings)
-    return (seq, position, claim_id, findings)
+    return (seq, position, claim_id, findings, summary)
 
 
 def _position_packed(f: tuple[Any, ...], places: dict[tuple[Any, ...], str]) -> tuple[Any, ...]:

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from dsmt_rules.engine._ruleset import Active, Ruleset, active
-from dsmt_rules.findings import Finding, Loc, Report
+from dsmt_rules.findings import ClaimSummary, Finding, Loc, Report, SummaryLine
 from dsmt_rules.history import Book, ClaimFacts, Ledger, facts_of, initial_period_from
 from dsmt_rules.history._ledger import referral_cap
 from dsmt_rules.models import Claim, HistoryEntry, Training
@@ -153,6 +153,8 @@ class Prepared(NamedTuple):
     """Input positions of parts of the claim (X12, FHIR), applied to the findings at the end."""
     unknown: frozenset[str] = frozenset()
     """Facts the input format could not carry (``Record.unknown``): their rules do not run."""
+    claim: ClaimSummary | None = None
+    """What a batch summary needs of the claim (``Report.claim``)."""
 
 
 def _claim_findings(
@@ -239,6 +241,7 @@ def prepare(
         source,
         record.sources,
         unknown,
+        summary_of(claim, rules),
     )
 
 
@@ -284,7 +287,20 @@ def _report(p: Prepared, extra: list[Finding]) -> Report:
         findings = sorted((*findings, *extra), key=_by_code)  # stable: each rule's order kept
     if p.sources and findings:
         findings = _positioned(findings, p.sources)
-    return Report(p.claim_id, tuple(findings), p.position)
+    return Report(p.claim_id, tuple(findings), p.position, claim=p.claim)
+
+
+def summary_of(claim: Claim, rules: Ruleset) -> ClaimSummary:
+    """The claim's billing NPI and DSMT lines (with their charges) for ``Report.claim``."""
+    dsmt = rules.profile.dsmt_codes
+    return ClaimSummary(
+        claim.billing_provider.npi,
+        tuple(
+            SummaryLine(line.line_id, line.hcpcs, line.service_date.isoformat(), line.charge)
+            for line in claim.lines
+            if line.hcpcs in dsmt
+        ),
+    )
 
 
 def finish(group: Sequence[Prepared], rules: Ruleset) -> list[Report]:
