@@ -29,7 +29,16 @@ from typing import Any
 from dsmt_rules.catalog import rule_for
 from dsmt_rules.engine._kernel import Prepared, finish, finish_with_book, prepare, quiet_lines
 from dsmt_rules.engine._ruleset import Ruleset
-from dsmt_rules.findings import ClaimSummary, Finding, Report, Severity, SummaryLine
+from dsmt_rules.findings import (
+    Applicability,
+    ClaimSummary,
+    Edit,
+    Finding,
+    Fix,
+    Report,
+    Severity,
+    SummaryLine,
+)
 from dsmt_rules.history import Book
 from dsmt_rules.history._ledger import (
     ClaimFacts,
@@ -58,6 +67,7 @@ def _report_cost(report: Report) -> int:
 # --- packing: plain tuples for marshal ----------------------------------------------------------------
 
 _SEVERITIES = {s.value: s for s in Severity}
+_APPLICABILITIES = {a.value: a for a in Applicability}
 _TRAININGS = {t.value: t for t in Training}
 _REASONS = {r.value: r for r in IndividualReason}
 _NEEDS = {n.value: n for n in SpecialNeed}
@@ -65,12 +75,38 @@ _ORDINAL = dt.date.toordinal
 _DATE = dt.date.fromordinal
 
 
+def _pack_fix(fix: Fix | None) -> tuple[Any, ...] | None:
+    if fix is None:
+        return None
+    return (fix.applicability._value_, fix.title, tuple((e.loc, e.old, e.new) for e in fix.edits))
+
+
+def _unpack_fix(t: tuple[Any, ...] | None) -> Fix | None:
+    if t is None:
+        return None
+    applicability, title, edits = t
+    return Fix(
+        _APPLICABILITIES[applicability],
+        title,
+        tuple(Edit(tuple(loc), old, new) for loc, old, new in edits),
+    )
+
+
 def _pack_finding(f: Finding) -> tuple[Any, ...]:
-    return (f.code, f.severity._value_, f.message, f.loc, f.line_id, f.source, dict(f.ctx))
+    return (
+        f.code,
+        f.severity._value_,
+        f.message,
+        f.loc,
+        f.line_id,
+        f.source,
+        dict(f.ctx),
+        _pack_fix(f.fix),
+    )
 
 
 def _unpack_finding(t: tuple[Any, ...]) -> Finding:
-    code, severity, message, loc, line_id, source, ctx = t
+    code, severity, message, loc, line_id, source, ctx, fix = t
     rule = rule_for(code)
     return Finding(
         code,
@@ -84,6 +120,7 @@ def _unpack_finding(t: tuple[Any, ...]) -> Finding:
         rule.carc_hint,
         rule.doc_url(),
         ctx,
+        _unpack_fix(fix),
     )
 
 
