@@ -270,6 +270,51 @@ def check(
     return EXIT_OK
 
 
+@cli.command("fix")
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@_check_options
+@click.option(
+    "--output", "-o", metavar="FILE", help="Write the repaired documents to FILE ('-': stdout)."
+)
+@click.option("--in-place", is_flag=True, help="Rewrite each input file with its repairs.")
+@click.option("--diff", "show_diff", is_flag=True, help="Print a unified diff; write nothing.")
+@click.option("--unsafe-fixes", is_flag=True, help="Apply the unsafe fixes too (docs/fixes.md).")
+@_guarded
+def fix_command(
+    paths: tuple[str, ...],
+    output: str | None,
+    in_place: bool,
+    show_diff: bool,
+    unsafe_fixes: bool,
+    **params: Any,
+) -> int:
+    """Repair the claim documents in PATH... (JSON Lines) with the findings' fixes.
+
+    Applies the safe fixes (and the unsafe ones with --unsafe-fixes), checks again, and repeats
+    until nothing changes; a summary of what changed goes to stderr. The inputs are never
+    changed unless --in-place is given. Exit status: with --diff, 1 when something would change;
+    otherwise 1 when a claim is still rejected after the fixes.
+    """
+    from dsmt_rules.fix import run_fix
+
+    if sum((output is not None, in_place, show_diff)) != 1:
+        raise click.UsageError("give exactly one of --output FILE, --in-place and --diff")
+    settings = settings_from_params(params)
+    result = run_fix(
+        paths,
+        settings=settings,
+        rules=build_ruleset(settings),
+        output=output,
+        in_place=in_place,
+        show_diff=show_diff,
+        unsafe=unsafe_fixes,
+    )
+    if show_diff:
+        return EXIT_REJECTED if result.changed else EXIT_OK
+    rejected = any(r.status is Status.REJECT for r in result.reports)
+    return EXIT_REJECTED if rejected else EXIT_OK
+
+
 def _emit(text: str) -> None:
     with open_output(None) as sink:
         sink.write(text if text.endswith("\n") else text + "\n")

@@ -293,12 +293,9 @@ class Rule:
 
 
 def violation(
-    loc: Loc,
-    line_id: str | None = None,
-    *,
-    variant: str | None = None,
-    fix: Fix | None = None,
-    **values: Scalar,
+    loc: Loc, line_id: str | None = None, *, variant: str | None = None, **values: Scalar
 ) -> Violation:
-    """Shorthand for rule code: ``yield violation(("lines", i, "units"), line.line_id, units=0)``."""
-    return Violation(loc, line_id, values, variant, fix)
+    """Shorthand for rule code: ``yield violation(("lines", i, "units"), line.line_id, units=0)``.
+
+    A rule with a fix adds it with ``._replace(fix=...)``."""
+    return Violation(loc, line_id, values, variant)

@@ -29,12 +29,12 @@ def by_line(overages: list[Overage]) -> list[Overage]:
 
 
 def overage_violations(
-    ctx: LedgerContext, overages: list[Overage], *, limit: str | None = None, **values: Scalar
+    ctx: LedgerContext, overages: list[Overage], limit: str | None = None, /, **values: Scalar
 ) -> Iterator[Violation]:
     """One violation per line past a cap, in line order, on ``("lines", i, "units")``.
 
     Every cap rule's message gets ``line``, ``total``, ``cap`` and ``over``, plus ``values``.
-    With ``limit`` (the cap's name in a fix title), each carries the unsafe fix that cuts the
+    With ``limit`` (the cap's name in a fix title; positional), each carries the unsafe fix that cuts the
     units over (:func:`~dsmt_rules.rules._fixes.cut_units`).
     """
     for o in by_line(overages):

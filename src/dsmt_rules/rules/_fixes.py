@@ -12,10 +12,15 @@ from __future__ import annotations
 
 from dsmt_rules.findings import Applicability, Edit, Fix
 
-__all__ = ["SAFE", "UNSAFE", "cut_units", "remove_line", "set_units", "swap_code"]
+__all__ = ["SAFE", "UNSAFE", "cut_units", "remove_line", "set_units", "swap_code", "units_text"]
 
 SAFE = Applicability.SAFE
 UNSAFE = Applicability.UNSAFE
+
+
+def units_text(units: int) -> str:
+    """``1 unit``, ``2 units``."""
+    return f"{units} unit" if units == 1 else f"{units} units"
 
 
 def swap_code(index: int, old: str, new: str, title: str) -> Fix:
@@ -53,5 +58,5 @@ def cut_units(index: int, line_id: str, units: int, over: int, limit: str) -> Fi
         units,
         left,
         UNSAFE,
-        f"Bill {left} units on line {line_id}, not {units} ({over} over {limit})",
+        f"Bill {units_text(left)} on line {line_id}, not {units} ({over} over {limit})",
     )

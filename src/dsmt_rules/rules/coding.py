@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 from dsmt_rules.findings import Fix, Scalar, Severity
 from dsmt_rules.rules._base import Context, LedgerContext, Rule, Screen, Violation, violation
 from dsmt_rules.rules._examples import base_line, base_session
-from dsmt_rules.rules._fixes import SAFE, UNSAFE, remove_line, set_units, swap_code
+from dsmt_rules.rules._fixes import SAFE, UNSAFE, remove_line, set_units, swap_code, units_text
 
 if TYPE_CHECKING:
     from dsmt_rules.history._ledger import LineFacts
@@ -211,7 +211,7 @@ class UnitsExceedTime(Rule):
                         line.units,
                         supported,
                         SAFE,
-                        f"Bill {supported} units for the {minutes} minutes of linked sessions",
+                        f"Bill {units_text(supported)} for the {minutes} minutes of linked sessions",
                     )
                     if supported >= 1
                     else remove_line(
@@ -222,13 +222,12 @@ class UnitsExceedTime(Rule):
                     violation(
                         ("lines", i, "units"),
                         line.line_id,
-                        fix=fix,
                         line=line.line_id,
                         units=line.units,
                         minutes=minutes,
                         supported=supported,
                         unit_minutes=unit,
-                    )
+                    )._replace(fix=fix)
                 )
         return found
 
@@ -305,13 +304,12 @@ class GroupTooSmall(Rule):
                             ("lines", i, "hcpcs"),
                             line.line_id,
                             variant="one_attendee" if session.attendees == 1 else None,
-                            fix=fix,
                             line=line.line_id,
                             code=line.hcpcs,
                             attendees=session.attendees,
                             group_min=group_min,
                             individual_code=individual,
-                        )
+                        )._replace(fix=fix)
                     )
                     break
         return found
@@ -445,14 +443,13 @@ class IndividualCodeForGroup(Rule):
                             ("lines", i, "hcpcs"),
                             line.line_id,
                             variant="one_attendee" if session.attendees == 1 else None,
-                            fix=fix,
                             line=line.line_id,
                             code=line.hcpcs,
                             attendees=session.attendees,
                             format=session.format.value,
                             group_min=group_min,
                             group_code=group_code,
-                        )
+                        )._replace(fix=fix)
                     )
                     break
         return found
@@ -831,11 +828,10 @@ class DuplicateService(Rule):
                 ("lines", dup.position),
                 dup.line.line_id,
                 variant=dup.variant,
-                fix=_removal(dup),
                 line=dup.line.line_id,
                 code=dup.line.hcpcs,
                 **dup.values,
-            )
+            )._replace(fix=_removal(dup))
             for dup in found
         ]
 

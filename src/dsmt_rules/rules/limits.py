@@ -22,8 +22,8 @@ from dsmt_rules.findings import Scalar, Severity
 from dsmt_rules.models import IndividualReason
 from dsmt_rules.rules._base import LedgerContext, Rule, Violation, violation
 from dsmt_rules.rules._caps import MBPM, MGOV, by_line, overage_violations, period_dates
-from dsmt_rules.rules._fixes import cut_units
 from dsmt_rules.rules._examples import FOLLOW_UP_ORDER, base_line, history_entries
+from dsmt_rules.rules._fixes import cut_units
 
 if TYPE_CHECKING:
     from dsmt_rules.history._ledger import ReferralFacts
@@ -101,7 +101,7 @@ class InitialHoursExceeded(Rule):
         yield from overage_violations(
             ctx,
             ledger.initial_overages(),
-            limit="the initial training limit",
+            "the initial training limit",
             **period_dates(ledger.initial_period),
             months=ctx.profile.initial_period_months,
         )
@@ -266,7 +266,6 @@ class FollowUpHoursExceeded(Rule):
                 ("lines", o.line, "units"),
                 line_id,
                 variant="initial_end_year" if in_end_year else None,
-                fix=cut_units(o.line, line_id, units, o.over, "the follow-up limit"),
                 line=line_id,
                 year=o.year,
                 total=o.total,
@@ -274,7 +273,7 @@ class FollowUpHoursExceeded(Rule):
                 over=o.over,
                 per_year=ctx.profile.follow_up_max_units_per_year,
                 **when,
-            )
+            )._replace(fix=cut_units(o.line, line_id, units, o.over, "the follow-up limit"))
 
 
 RULES: tuple[type[Rule], ...] = (

@@ -299,7 +299,7 @@ class ReferralHoursExceeded(Rule):
         cap = referral_cap(referral.hours_ordered, ctx.profile)
         overages = ctx.ledger.referral_overages(referral.referral_id, cap)
         yield from overage_violations(
-            ctx, overages, limit="the hours ordered", hours=referral.hours_ordered
+            ctx, overages, "the hours ordered", hours=referral.hours_ordered
         )
 
 
