@@ -245,6 +245,11 @@ def cli(ctx: click.Context) -> int:
     show_default=True,
     help="Exit 1 when a claim is rejected (error) or also when one is held for review (warning).",
 )
+@click.option(
+    "--show-fixes",
+    is_flag=True,
+    help="text: list the fix of each finding that has one (apply them with 'dsmt-rules fix').",
+)
 @_guarded
 def check(
     paths: tuple[str, ...],
@@ -252,6 +257,7 @@ def check(
     output: str | None,
     progress: bool | None,
     fail_on: str,
+    show_fixes: bool,
     **params: Any,
 ) -> int:
     """Check the claims in PATH... ('-' reads stdin) and write one report per record.
@@ -264,7 +270,9 @@ def check(
 
     settings = settings_from_params(params)
     rules = build_ruleset(settings)
-    summary = run_check(paths, settings=settings, rules=rules, output=Output(output, fmt, progress))
+    summary = run_check(
+        paths, settings=settings, rules=rules, output=Output(output, fmt, progress, show_fixes)
+    )
     if summary.count(Status.REJECT) or (fail_on == "warning" and summary.count(Status.REVIEW)):
         return EXIT_REJECTED
     return EXIT_OK

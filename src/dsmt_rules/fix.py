@@ -104,6 +104,8 @@ class FixResult:
     unsafe_left: Counter[str] = field(default_factory=Counter)
     """Unsafe fixes of the remaining findings, not applied (without ``unsafe``), by code."""
     passes: int = 0
+    changes: tuple[tuple[str, int, bytes, bytes], ...] = ()
+    """Each changed record: its input, line number, text as read and text as fixed."""
 
     @property
     def changed(self) -> bool:
@@ -282,6 +284,12 @@ def fix_inputs(
                 for f in report.findings
                 if f.fix is not None and f.fix.edits and f.fix.applicability is not _SAFE
             )
+    changes = tuple(
+        (f.name, lineno, line.text, line.current())
+        for f in files
+        for lineno, line in enumerate(f.lines, start=1)
+        if isinstance(line, _Document) and line.data is not None
+    )
     return FixResult(
         tuple(f.name for f in files),
         tuple(f.original() for f in files),
@@ -291,6 +299,7 @@ def fix_inputs(
         len(changed),
         unsafe_left,
         passes,
+        changes,
     )
 
 
@@ -302,21 +311,25 @@ def _parsed(text: bytes) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
+def _fields(text: bytes) -> list[str]:
+    return (json.dumps(json.loads(text), indent=2, ensure_ascii=False) + "\n").splitlines(True)
+
+
 def diff(result: FixResult) -> str:
-    """A unified diff of each input that the fixes change (``--- name`` / ``+++ name``)."""
+    """A unified diff of each record the fixes change, without context.
+
+    Each record is shown one field per line (JSON indented by 2) under the header
+    ``--- NAME:LINE (claim ID)``: only the changed fields print, so the rest of the document (the
+    beneficiary's identifiers among it) never does. A record whose fixes cancel out is left out.
+    """
     out: list[str] = []
-    for name, before, after in zip(result.names, result.original, result.fixed, strict=True):
-        if before == after:
+    for name, lineno, before, after in result.changes:
+        old, new = _fields(before), _fields(after)
+        if old == new:
             continue
-        out.extend(
-            difflib.unified_diff(
-                before.decode("utf-8", "replace").splitlines(keepends=True),
-                after.decode("utf-8", "replace").splitlines(keepends=True),
-                fromfile=name,
-                tofile=name,
-                n=0,
-            )
-        )
+        claim = json.loads(before).get("claim_id")
+        where = f"{name}:{lineno}" + (f" (claim {claim})" if isinstance(claim, str) else "")
+        out.extend(difflib.unified_diff(old, new, fromfile=where, tofile=where, n=0))
     return "".join(out)
 
 

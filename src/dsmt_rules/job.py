@@ -49,6 +49,8 @@ class Output:
     """None: ``text`` on a terminal, else ``jsonl``; for a file, from its suffix."""
     progress: bool | None = None
     """None: a progress bar when stderr is a terminal and the reports do not go to it."""
+    show_fixes: bool = False
+    """``text``: list each finding's fix under it (``check --show-fixes``)."""
 
 
 def _same_file(a: str, b: str) -> bool:
@@ -114,5 +116,13 @@ def run_check(
             output.progress,
             to_terminal,
         )
-        write_reports(fmt, reports, sink, origin=batch.file_of, color=color, width=width)
+        write_reports(
+            fmt,
+            reports,
+            sink,
+            origin=batch.file_of,
+            color=color,
+            width=width,
+            show_fixes=output.show_fixes,
+        )
     return summary

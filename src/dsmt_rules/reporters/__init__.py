@@ -107,10 +107,12 @@ def write_reports(
     origin: Origin = None,
     color: bool = False,
     width: int | None = None,
+    show_fixes: bool = False,
 ) -> None:
     """Write reports to ``out`` in format ``fmt`` (one of :data:`FORMATS`).
 
-    ``color`` and ``width`` (wrap messages to this many columns) apply to ``text`` only.
+    ``color``, ``width`` (wrap messages to this many columns) and ``show_fixes`` (a line under
+    each finding that has a fix) apply to ``text`` only.
     """
     try:
         module_name, function_name = _MODULES[fmt]
@@ -120,7 +122,10 @@ def write_reports(
         ) from None
     writer = getattr(importlib.import_module(module_name), function_name)
     if fmt == "text":
-        writer(reports, out, origin=origin, color=color, width=width)
+        if show_fixes:
+            writer(reports, out, origin=origin, color=color, width=width, show_fixes=True)
+        else:
+            writer(reports, out, origin=origin, color=color, width=width)
     elif fmt in ("jsonl", "json"):
         writer(reports, out)
     else:

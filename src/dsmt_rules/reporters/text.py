@@ -10,7 +10,7 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Iterable
 
-from dsmt_rules.findings import Report
+from dsmt_rules.findings import Fix, Loc, Report
 from dsmt_rules.reporters import Origin, Summary, TextSink, origin_function
 
 __all__ = ["write_text"]
@@ -90,14 +90,19 @@ def write_text(
     origin: Origin = None,
     color: bool = False,
     width: int | None = None,
+    show_fixes: bool = False,
 ) -> None:
-    """Write the table and the summary. ``width`` wraps messages to that many columns."""
+    """Write the table and the summary. ``width`` wraps messages to that many columns.
+
+    ``show_fixes``: under each finding that has a fix, a line ``fix (safe): TITLE [EDITS]``, and
+    a count of the fixes after the summary (``dsmt-rules fix`` applies them)."""
     file_of = origin_function(origin)
     indent = _REC + _CLAIM + _STATUS + _CODE + _SEVERITY + 5 * 2
     summary = Summary()
     current: str | None = None
     write = out.write
     header = _row(*_HEADER, color=False)
+    fixes = {"safe": 0, "unsafe": 0}
     for index, report in enumerate(reports):
         summary.add(report)
         name = file_of(index)
@@ -120,7 +125,31 @@ def write_text(
                 write(_row(rec, claim, status, f.code, f.severity.value, message, color) + "\n")
             else:
                 write(_row("", "", "", f.code, f.severity.value, message, color) + "\n")
+            if show_fixes and f.fix is not None:
+                fixes[f.fix.applicability._value_] += 1
+                line = _wrap(_ascii(_fix_text(f.fix)), indent, width)
+                write(" " * indent + line + "\n")
     if summary.claims:
         write("\n")
     for line in _summary_lines(summary):
         write(line + "\n")
+    if show_fixes:
+        write(
+            f"Fixes: {fixes['safe']} safe (dsmt-rules fix), "
+            f"{fixes['unsafe']} unsafe (dsmt-rules fix --unsafe-fixes).\n"
+        )
+
+
+def _fix_text(fix: Fix) -> str:
+    """``fix (safe): Bill G0108 ... [lines.0.hcpcs: G0109 -> G0108]``."""
+    edits = "; ".join(
+        f"remove {_where(e.loc)} (line {e.old})"
+        if e.removes
+        else f"{_where(e.loc)}: {e.old} -> {e.new}"
+        for e in fix.edits
+    )
+    return f"fix ({fix.applicability._value_}): {fix.title} [{edits}]"
+
+
+def _where(loc: Loc) -> str:
+    return ".".join(str(part) for part in loc)
