@@ -40,6 +40,7 @@ FINDING_KEYS = [
     "carc_hint",
     "url",
     "ctx",
+    "fix",
 ]
 
 
@@ -175,6 +176,11 @@ def test_jsonl_matches_the_report_contract_for_a_clean_and_a_failing_claim(
                         "attendees": 1,
                         "group_min": 2,
                         "individual_code": "G0108",
+                    },
+                    "fix": {
+                        "applicability": "safe",
+                        "title": "Bill G0108 (individual) for a session of 1",
+                        "edits": [{"loc": ["lines", 0, "hcpcs"], "from": "G0109", "to": "G0108"}],
                     },
                 }
             ],

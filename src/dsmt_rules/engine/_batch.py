@@ -489,7 +489,7 @@ def _position_packed(f: tuple[Any, ...], places: dict[tuple[Any, ...], str]) -> 
     for end in range(len(loc), 0, -1):
         where = places.get(loc[:end])
         if where is not None:
-            return (*f[:5], where, f[6])
+            return (*f[:5], where, *f[6:])
     return f
 
 
