@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import claim_from
 
 from dsmt_rules import check, check_many
 from dsmt_rules.catalog import rule_for
@@ -17,6 +16,7 @@ from dsmt_rules.exceptions import ConfigError
 from dsmt_rules.findings import Applicability, Edit, Fix
 from dsmt_rules.fix import apply_fixes, fix_inputs
 from dsmt_rules.rules._examples import BASE_CLAIM, apply_patch, base_line, base_session
+from helpers import claim_from
 
 SAFE, UNSAFE = Applicability.SAFE, Applicability.UNSAFE
 
@@ -125,7 +125,7 @@ def test_ds110_removes_an_exact_copy_safely_and_a_different_line_unsafely() -> N
     copies = {"lines": [base_line(line_id="1", units=1), base_line(line_id="2", units=1)]}
     assert [(c, f and f["applicability"]) for c, f in _fixes(copies)] == [("DS110", "safe")]
     split = {"lines": [base_line(line_id="1", units=1), base_line(line_id="2", units=2)]}
-    codes = {c: f for c, f in _fixes(split)}
+    codes = dict(_fixes(split))
     assert codes["DS110"] is not None
     assert codes["DS110"]["applicability"] == "unsafe"
 

@@ -178,6 +178,8 @@ def render_rule(rule: type[Rule]) -> str:
     ]
     if rule.fix:
         rows.append(("Fix", _cell(rule.fix)))
+    if rule.autofix:
+        rows.append(("Automatic fix ([`dsmt-rules fix`](../fixes.md))", _cell(rule.autofix)))
     if rule.companions:
         companions = ", ".join(_code_link(c) for c in sorted(rule.companions))
         rows.append(("May be raised together with", companions))

@@ -60,9 +60,7 @@ def test_unsafe_fixes_apply_only_when_asked_and_raise_no_new_error(
     claim = data.draw(claims(violating=code))
     ours = [f for f in check(claim).findings if f.code == code]
     assert ours
-    assert all(
-        f.fix is not None and f.fix.applicability is Applicability.UNSAFE for f in ours
-    )
+    assert all(f.fix is not None and f.fix.applicability is Applicability.UNSAFE for f in ours)
     assert _fixed(claim, unsafe=False) == claim
     fixed = _fixed(claim, unsafe=True)
     assert _errors(fixed) <= _errors(claim)
