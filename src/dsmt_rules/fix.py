@@ -123,7 +123,7 @@ def _read(name: str, data: bytes) -> _Input:
         )
     start = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
     lines: list[_Document | bytes] = []
-    for line in data.splitlines(keepends=True):
+    for line in _lines_of(data):
         if not line.strip():
             lines.append(line)
         elif start == b"[" or line.strip() in (b"{", b"["):
@@ -136,6 +136,16 @@ def _read(name: str, data: bytes) -> _Input:
     if lines and isinstance(lines[-1], _Document) and not lines[-1].text.endswith(b"\n"):
         lines[-1].text += b"\n"  # the last record gets its line end, as every written line has
     return _Input(name, lines)
+
+
+def _lines_of(data: bytes) -> Iterator[bytes]:
+    """The lines of ``data`` with their ends, split at ``\\n`` only (as the JSON Lines reader)."""
+    start = 0
+    while start < len(data):
+        end = data.find(b"\n", start)
+        end = len(data) if end < 0 else end + 1
+        yield data[start:end]
+        start = end
 
 
 def _is(value: Any, expected: Any) -> bool:
@@ -197,7 +207,8 @@ def apply_fixes(doc: dict[str, Any], fixes: Sequence[Fix]) -> list[int]:
             continue
         if not all(_applies(doc, e) for e in edits):
             continue
-        if sum(e.removes for e in edits) + len(removals) >= len(doc.get("lines") or ()):
+        removes = sum(e.removes for e in edits)
+        if removes and removes + len(removals) >= len(doc.get("lines") or ()):
             continue  # together the removals would leave the claim with no line
         for e in edits:
             if e.removes:
