@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -372,3 +374,20 @@ def test_check_show_fixes_lists_the_fixes_in_the_text_table(
     _, plain, _ = _run(capsys, "check", path, "--format", "text")
     assert "fix (" not in plain
     assert "Fixes:" not in plain
+
+
+def test_fix_reads_stdin_and_writes_stdout(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = (CLEAN + "\n\n" + ONE_ATTENDEE + "\n").encode()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data), encoding="utf-8"))
+    status, out, err = _run(capsys, "fix", "-", "--output", "-")
+    assert status == 0
+    lines = out.split("\n")
+    assert lines[0] == CLEAN
+    assert lines[1] == ""  # a blank line is kept
+    assert json.loads(lines[2])["lines"][0]["hcpcs"] == "G0108"
+    assert err.splitlines()[0] == "Fixed 1 finding in 1 of 2 claims: DS104 x1."
+    status, _, err = _run(capsys, "fix", "-", "--in-place")
+    assert status == 2
+    assert "--in-place cannot rewrite standard input" in err
