@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: demo test lint typecheck docs docs-check fuzz slow bench clean
+.PHONY: demo test lint typecheck docs docs-check fuzz fuzz-short fuzz-atheris slow bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,7 @@ test: $(TEST_STAMP)
 	$(BIN)/python -m mypy src tests/typing
 	$(BIN)/python scripts/gen_rule_docs.py --check
 	$(BIN)/python -m pytest -q -m "not slow"
+	$(MAKE) --no-print-directory fuzz-short
 
 lint: $(TEST_STAMP)
 	$(BIN)/python -m ruff check .
@@ -43,8 +44,25 @@ docs: $(TEST_STAMP)
 docs-check: $(TEST_STAMP)
 	$(BIN)/python scripts/gen_rule_docs.py --check
 
+# The fuzz harness (fuzz/harness.py): hostile inputs through the whole command, the batch
+# guarantees checked on each. `make fuzz` runs 1,000,000 inputs and the property tests at length;
+# `make fuzz-short` (part of `make test`) 20,000 inputs; `make fuzz-atheris` is coverage-guided.
+FUZZ_INPUTS ?= 1000000
+FUZZ_SHORT_INPUTS ?= 20000
+FUZZ_SEED ?= 0
+ATHERIS_RUNS ?= 200000
+
 fuzz: $(TEST_STAMP)
+	$(BIN)/python -m fuzz.harness --inputs $(FUZZ_INPUTS) --seed $(FUZZ_SEED)
 	DSMT_HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -q -m "slow or not slow" tests/properties
+
+fuzz-short: $(TEST_STAMP)
+	$(BIN)/python -m fuzz.harness --inputs $(FUZZ_SHORT_INPUTS) --seed $(FUZZ_SEED)
+
+fuzz-atheris: $(TEST_STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[fuzz]'
+	$(BIN)/python fuzz/atheris_adapters.py --make-corpus fuzz/corpus
+	$(BIN)/python fuzz/atheris_adapters.py -atheris_runs=$(ATHERIS_RUNS) fuzz/corpus
 
 slow: $(TEST_STAMP)
 	$(BIN)/python -m pytest -q -m slow

@@ -3,8 +3,10 @@
 ``check`` scrubs claim files and writes one report per input record; ``rules`` lists the catalog;
 ``explain CODE`` prints a rule's documentation; ``schema`` prints the JSON Schema of the claim
 document. Exit status: 0 when no claim is rejected, 1 when at least one is (or is held for review,
-with ``--fail-on warning``), 2 on a usage, configuration or I/O error, reported in one line on
-stderr (never a traceback).
+with ``--fail-on warning``), 2 on a usage, configuration or I/O error, 3 when dsmt-rules itself
+failed (a defect: an internal-error finding, DS005, on a record, or a failure of the command), 141
+when the reader of the output went away (broken pipe, quietly, as Unix tools do). Errors are one
+line on stderr, never a traceback; ``--debug`` adds the traceback's frames (never values).
 
 Several paths are one batch (a beneficiary's claims in one file are history for the claims in
 another); each report's ``record`` is the record's position within its own file (the line number
@@ -21,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -31,12 +34,15 @@ import click
 from dsmt_rules import __version__
 from dsmt_rules.exceptions import DsmtRulesError
 from dsmt_rules.findings import Status
+from dsmt_rules.records import failure_of
 from dsmt_rules.reporters import FORMATS, Format, open_output
 from dsmt_rules.settings import DEFAULT_BATCH_MEMORY, Settings, build_ruleset, split_codes
 
 __all__ = [
     "CHECK_OPTIONS",
+    "EXIT_BROKEN_PIPE",
     "EXIT_ERROR",
+    "EXIT_INTERNAL",
     "EXIT_OK",
     "EXIT_REJECTED",
     "main",
@@ -44,13 +50,18 @@ __all__ = [
 ]
 
 PROG = "dsmt-rules"
+INTERNAL_ERROR = "DS005"
 EXIT_OK = 0
 """No claim rejected."""
 EXIT_REJECTED = 1
 """At least one claim rejected (or held for review, with ``--fail-on warning``)."""
 EXIT_ERROR = 2
 """Usage, configuration or I/O error."""
+EXIT_INTERNAL = 3
+"""dsmt-rules itself failed: a record got an internal-error finding (DS005), or the command did."""
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141
+"""The output's reader went away (128 + SIGPIPE, what a shell shows for ``yes | head``)."""
 
 _P = ParamSpec("_P")
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -66,6 +77,31 @@ def _one_line(message: str) -> str:
 def _error(message: str) -> int:
     click.echo(f"{PROG}: error: {_one_line(message)}", err=True)
     return EXIT_ERROR
+
+
+def _warn(message: str) -> None:
+    click.echo(f"{PROG}: warning: {_one_line(message)}", err=True)
+
+
+def _internal_error(exc: Exception) -> int:
+    """One line for a defect of dsmt-rules (exit 3); ``--debug`` logs the traceback's frames."""
+    failure = failure_of("the command", exc)
+    click.echo(
+        f"{PROG}: internal error ({failure.error}): this is a defect in dsmt-rules; please report "
+        "it (--debug shows the traceback)",
+        err=True,
+    )
+    return EXIT_INTERNAL
+
+
+def _debug(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    """``--debug``: the ``dsmt_rules`` logger's DEBUG records (tracebacks, frames only) on stderr."""
+    if value:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter(f"{PROG}: debug: %(message)s"))
+        logger = logging.getLogger("dsmt_rules")
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG)
 
 
 def _os_message(exc: OSError) -> str:
@@ -92,16 +128,18 @@ def _guarded(command: Callable[_P, int]) -> Callable[_P, int]:
             return command(*args, **kwargs)
         except BrokenPipeError:
             _silence_stdout()
-            return EXIT_ERROR
+            return EXIT_BROKEN_PIPE
         except DsmtRulesError as exc:
             return _error(str(exc))
         except ModuleNotFoundError as exc:
             extra = _EXTRA_OF_MODULE.get((exc.name or "").partition(".")[0])
             if extra is None:
-                raise
+                return _internal_error(exc)
             return _error(f"this input needs the {extra} extra: pip install 'dsmt-rules[{extra}]'")
         except OSError as exc:
             return _error(_os_message(exc))
+        except Exception as exc:  # a defect of ours: one line and its own status, never 1
+            return _internal_error(exc)
 
     return wrapper
 
@@ -214,7 +252,7 @@ def cli(ctx: click.Context) -> int:
     """Scrub Medicare Diabetes Self-Management Training claims (HCPCS G0108 / G0109).
 
     Exit status: 0 no claim rejected, 1 at least one claim rejected, 2 usage, configuration
-    or I/O error.
+    or I/O error, 3 internal error (a defect of dsmt-rules; DS005), 141 broken pipe.
     """
     if ctx.invoked_subcommand is None:
         click.echo(ctx.get_help())
@@ -245,6 +283,19 @@ def cli(ctx: click.Context) -> int:
     show_default=True,
     help="Exit 1 when a claim is rejected (error) or also when one is held for review (warning).",
 )
+@click.option(
+    "--csv-bom",
+    is_flag=True,
+    help="Start CSV output with a UTF-8 byte order mark (for spreadsheets that need one).",
+)
+@click.option(
+    "--debug",
+    is_flag=True,
+    is_eager=True,
+    expose_value=False,
+    callback=_debug,
+    help="On an internal error, print the traceback's frames (file, line, code; never values).",
+)
 @_guarded
 def check(
     paths: tuple[str, ...],
@@ -252,6 +303,7 @@ def check(
     output: str | None,
     progress: bool | None,
     fail_on: str,
+    csv_bom: bool,
     **params: Any,
 ) -> int:
     """Check the claims in PATH... ('-' reads stdin) and write one report per record.
@@ -264,7 +316,19 @@ def check(
 
     settings = settings_from_params(params)
     rules = build_ruleset(settings)
-    summary = run_check(paths, settings=settings, rules=rules, output=Output(output, fmt, progress))
+    summary = run_check(
+        paths, settings=settings, rules=rules, output=Output(output, fmt, progress, csv_bom)
+    )
+    if not summary.claims:
+        _warn("the input holds no records (nothing was checked)")
+    internal = summary.by_code[INTERNAL_ERROR]
+    if internal:
+        click.echo(
+            f"{PROG}: internal error on {internal} record(s) (DS005 in their reports): a defect in "
+            "dsmt-rules; the other records were checked; please report it (--debug shows tracebacks)",
+            err=True,
+        )
+        return EXIT_INTERNAL
     if summary.count(Status.REJECT) or (fail_on == "warning" and summary.count(Status.REVIEW)):
         return EXIT_REJECTED
     return EXIT_OK

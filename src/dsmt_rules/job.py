@@ -49,6 +49,8 @@ class Output:
     """None: ``text`` on a terminal, else ``jsonl``; for a file, from its suffix."""
     progress: bool | None = None
     """None: a progress bar when stderr is a terminal and the reports do not go to it."""
+    csv_bom: bool = False
+    """Start a CSV output with a UTF-8 byte order mark (for spreadsheets)."""
 
 
 def _same_file(a: str, b: str) -> bool:
@@ -114,5 +116,13 @@ def run_check(
             output.progress,
             to_terminal,
         )
-        write_reports(fmt, reports, sink, origin=batch.file_of, color=color, width=width)
+        write_reports(
+            fmt,
+            reports,
+            sink,
+            origin=batch.file_of,
+            color=color,
+            width=width,
+            bom=output.csv_bom,
+        )
     return summary

@@ -107,10 +107,12 @@ def write_reports(
     origin: Origin = None,
     color: bool = False,
     width: int | None = None,
+    bom: bool = False,
 ) -> None:
     """Write reports to ``out`` in format ``fmt`` (one of :data:`FORMATS`).
 
-    ``color`` and ``width`` (wrap messages to this many columns) apply to ``text`` only.
+    ``color`` and ``width`` (wrap messages to this many columns) apply to ``text`` only; ``bom``
+    (a UTF-8 byte order mark first) to ``csv`` only.
     """
     try:
         module_name, function_name = _MODULES[fmt]
@@ -123,6 +125,8 @@ def write_reports(
         writer(reports, out, origin=origin, color=color, width=width)
     elif fmt in ("jsonl", "json"):
         writer(reports, out)
+    elif fmt == "csv":
+        writer(reports, out, origin=origin, bom=bom)
     else:
         writer(reports, out, origin=origin)
 
