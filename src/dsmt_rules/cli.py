@@ -123,6 +123,7 @@ def settings_from_params(params: Mapping[str, Any]) -> Settings:
         icd10cm_files=tuple(params.get("icd10cm_file") or ()),
         batch_memory=params.get("batch_memory") or DEFAULT_BATCH_MEMORY,
         temp_dir=params.get("temp_dir"),
+        docs_url=params.get("docs_url"),
     )
 
 
@@ -189,6 +190,12 @@ CHECK_OPTIONS: list[Callable[[_F], _F]] = [
         "--temp-dir",
         metavar="DIR",
         help="Where a batch spills past --batch-memory [default: the system's temporary directory].",
+    ),
+    click.option(
+        "--docs-url",
+        metavar="URL",
+        help="Base URL of the rule docs: finding urls and SARIF helpUri become URL joined with "
+        "the rule's docs path (docs/rules/DS104-....md) [default: that relative path].",
     ),
 ]
 """The ``check`` options that configure the rules; :class:`~dsmt_rules.settings.Settings` holds

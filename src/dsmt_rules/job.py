@@ -114,5 +114,13 @@ def run_check(
             output.progress,
             to_terminal,
         )
-        write_reports(fmt, reports, sink, origin=batch.file_of, color=color, width=width)
+        write_reports(
+            fmt,
+            reports,
+            sink,
+            origin=batch.file_of,
+            color=color,
+            width=width,
+            docs_url=settings.docs_url,
+        )
     return summary
