@@ -551,7 +551,7 @@ def test_every_format_is_parseable_and_accounts_for_every_record(
     )
 
 
-@pytest.mark.parametrize("fmt", ["jsonl", "json", "text", "csv", "sarif"])
+@pytest.mark.parametrize("fmt", ["jsonl", "json", "text", "csv", "sarif", "html"])
 def test_no_beneficiary_id_in_any_output(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str
 ) -> None:

@@ -343,7 +343,9 @@ h2 { font-size: 19px; margin: 28px 0 8px; border-bottom: 2px solid #e0e0e0; padd
 p.sub, p.note { color: #555; margin: 4px 0; }
 p.note { font-size: 13px; }
 .cards { display: flex; flex-wrap: wrap; gap: 12px; margin: 16px 0; }
-.card { border: 1px solid #ddd; border-radius: 8px; padding: 10px 16px; min-width: 120px; }
+.card { border: 1px solid #ddd; border-radius: 8px; padding: 10px 16px; flex: 1 1 0;
+  min-width: 110px; }
+.card.money { flex-grow: 2; }
 .card .n { font-size: 26px; font-weight: 700; display: block; }
 .card .k { color: #555; font-size: 13px; }
 .card.reject .n { color: #c62828; } .card.review .n { color: #b26a00; }
@@ -352,7 +354,7 @@ table { border-collapse: collapse; width: 100%; margin: 8px 0; font-size: 14px; 
 th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #eee; vertical-align: top; }
 th { background: #f5f5f5; font-weight: 600; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-td.id { font-family: ui-monospace, "DejaVu Sans Mono", monospace; word-break: break-all; }
+td.id { font-family: ui-monospace, "DejaVu Sans Mono", monospace; white-space: nowrap; }
 .sev-error { color: #c62828; font-weight: 600; } .sev-warning { color: #b26a00; font-weight: 600; }
 .sev-info { color: #1565c0; } .st-reject { color: #c62828; } .st-review { color: #b26a00; }
 svg.chart { display: block; max-width: 100%; height: auto; margin: 8px 0; }
@@ -544,7 +546,8 @@ def render_html(summary: BatchSummary, *, title: str = "DSMT claim scrub summary
             claim = fix.claim_id if fix.claim_id is not None else "-"
             rows.append(
                 f'<tr data-claim="{escape(claim)}">{_cell(claim, "id")}'
-                f"{_cell(fix.file or '-', 'id')}{_num(fix.record or 0)}"
+                f"{_cell(fix.file or '-', 'id')}"
+                f"{_cell('-' if fix.record is None else fix.record, 'num')}"
                 f"{_cell(fix.status, 'st-' + fix.status)}{_cell(', '.join(fix.codes))}"
                 f"{_money_cell(fix.at_risk, priced)}{_cell(fix.message)}</tr>"
             )
