@@ -719,3 +719,65 @@ def test_a_pipe_path_is_read_once_and_spooled(
     writer.join(timeout=10)
     assert status == 1
     assert [(r["record"], r["claim_id"]) for r in _jsonl(out)] == [(1, "C-OK"), (2, "C-ONE")]
+
+
+# --- --statistics, --docs-url ---------------------------------------------------------------------
+
+
+def test_statistics_counts_findings_and_claims_by_rule(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _write(tmp_path, "claims.jsonl", GROUP_OF_ONE, CLEAN, "{not json", "[1]")
+    status, out, _ = _run(capsys, "check", path, "--statistics", "--format", "json")
+    assert status == 1
+    stats = json.loads(out)
+    assert [s["code"] for s in stats] == ["DS001", "DS104"]
+    assert stats[0] == {
+        "code": "DS001",
+        "name": "invalid-document",
+        "severity": "error",
+        "findings": 2,
+        "claims": 2,
+    }
+    assert (stats[1]["findings"], stats[1]["claims"]) == (1, 1)
+
+    status, out, _ = _run(capsys, "check", path, "--statistics")
+    assert status == 1
+    lines = out.splitlines()
+    assert lines[0].split() == ["FINDINGS", "CLAIMS", "CODE", "SEVERITY", "NAME"]
+    assert lines[1].split() == ["2", "2", "DS001", "error", "invalid-document"]
+    assert lines[2].split() == ["1", "1", "DS104", "error", "group-too-small"]
+    assert len(lines) == 3
+
+
+def test_statistics_of_a_clean_batch_and_a_bad_format(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _write(tmp_path, "claims.jsonl", CLEAN)
+    assert _run(capsys, "check", path, "--statistics")[:2] == (0, "No findings.\n")
+    assert _run(capsys, "check", path, "--statistics", "--format", "json")[:2] == (0, "[]\n")
+    status, out, err = _run(capsys, "check", path, "--statistics", "--format", "csv")
+    assert (status, out) == (2, "")
+    assert "--statistics is written as text or json" in err
+
+
+def test_docs_url_makes_every_rule_link_absolute(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _write(tmp_path, "claims.jsonl", GROUP_OF_ONE)
+    _, out, _ = _run(capsys, "check", path, "--format", "jsonl")
+    relative = _jsonl(out)[0]["findings"][0]["url"]
+    assert relative == "docs/rules/DS104-group-too-small.md"
+    base = "https://dsmt.example.org/0.2/"
+    absolute = base + relative
+    for fmt in ("jsonl", "json", "sarif", "html"):
+        _, out, _ = _run(capsys, "check", path, "--format", fmt, "--docs-url", base)
+        assert absolute in out, fmt
+        assert f'"{relative}' not in out, fmt
+    _, out, _ = _run(capsys, "check", path, "--format", "sarif", "--docs-url", base.rstrip("/"))
+    rules = json.loads(out)["runs"][0]["tool"]["driver"]["rules"]
+    assert len(rules) == len(CODES)
+    assert all(r["helpUri"].startswith(base + "docs/rules/DS") for r in rules)
+    _, out, _ = _run(capsys, "check", path, "--format", "sarif")
+    rules = json.loads(out)["runs"][0]["tool"]["driver"]["rules"]
+    assert all(r["helpUri"].startswith("docs/rules/DS") for r in rules)

@@ -80,7 +80,7 @@ def test_summary_counts_and_dollars_exactly() -> None:
     assert s.billed == Decimal("208.50")
     assert s.at_risk == Decimal("82.00")  # 50.00 (C-2 line 2) + 32.00 (C-3, both lines)
     assert s.held == Decimal("64.50")
-    assert {c: (r.findings, r.claims) for c, r in s.rules.items()} == {
+    assert {c: (r.findings, r.claims) for c, r in s.rules.by_code.items()} == {
         "DS104": (1, 1),
         "DS107": (1, 1),
         "DS302": (1, 1),

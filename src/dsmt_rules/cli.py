@@ -252,6 +252,12 @@ def cli(ctx: click.Context) -> int:
     show_default=True,
     help="Exit 1 when a claim is rejected (error) or also when one is held for review (warning).",
 )
+@click.option(
+    "--statistics",
+    is_flag=True,
+    help="Print counts by rule (code, name, severity, findings, claims) instead of the reports; "
+    "a table, or JSON with --format json.",
+)
 @_guarded
 def check(
     paths: tuple[str, ...],
@@ -259,6 +265,7 @@ def check(
     output: str | None,
     progress: bool | None,
     fail_on: str,
+    statistics: bool,
     **params: Any,
 ) -> int:
     """Check the claims in PATH... ('-' reads stdin) and write one report per record.
@@ -269,9 +276,16 @@ def check(
     """
     from dsmt_rules.job import Output, run_check
 
+    if statistics and fmt not in (None, "text", "json"):
+        raise click.UsageError("--statistics is written as text or json, not " + str(fmt))
     settings = settings_from_params(params)
     rules = build_ruleset(settings)
-    summary = run_check(paths, settings=settings, rules=rules, output=Output(output, fmt, progress))
+    summary = run_check(
+        paths,
+        settings=settings,
+        rules=rules,
+        output=Output(output, fmt, progress, statistics=statistics),
+    )
     if summary.count(Status.REJECT) or (fail_on == "warning" and summary.count(Status.REVIEW)):
         return EXIT_REJECTED
     return EXIT_OK

@@ -49,6 +49,8 @@ class Output:
     """None: ``text`` on a terminal, else ``jsonl``; for a file, from its suffix."""
     progress: bool | None = None
     """None: a progress bar when stderr is a terminal and the reports do not go to it."""
+    statistics: bool = False
+    """Counts by rule instead of the reports (``text``, or ``json`` when that is the format)."""
 
 
 def _same_file(a: str, b: str) -> bool:
@@ -114,6 +116,11 @@ def run_check(
             output.progress,
             to_terminal,
         )
+        if output.statistics:
+            from dsmt_rules.reporters.statistics import write_statistics
+
+            write_statistics(reports, sink, fmt="json" if output.format == "json" else "text")
+            return summary
         write_reports(
             fmt,
             reports,

@@ -28,6 +28,7 @@ from html import escape
 
 from dsmt_rules.findings import Report, Severity
 from dsmt_rules.reporters import Origin, TextSink, origin_function
+from dsmt_rules.reporters.statistics import RuleStatistics
 
 __all__ = ["CARC_TEXT", "TOP_CLAIMS", "BatchSummary", "write_html"]
 
@@ -79,16 +80,6 @@ class _Tally:
     at_risk: Decimal = _ZERO
 
 
-@dataclass(slots=True)
-class _RuleTally:
-    name: str
-    severity: str
-    url: str | None
-    carc: str | None
-    findings: int = 0
-    claims: int = 0
-
-
 @dataclass(frozen=True, slots=True)
 class _Fix:
     """A claim in the "fix first" table."""
@@ -110,7 +101,7 @@ class BatchSummary:
     findings: int = 0
     by_status: Counter[str] = field(default_factory=Counter)
     by_severity: Counter[str] = field(default_factory=Counter)
-    rules: dict[str, _RuleTally] = field(default_factory=dict)
+    rules: RuleStatistics = field(default_factory=RuleStatistics)
     providers: dict[str, _Tally] = field(default_factory=dict)
     files: dict[str, _Tally] = field(default_factory=dict)
     months: dict[str, _Tally] = field(default_factory=dict)
@@ -150,18 +141,11 @@ class BatchSummary:
         self.at_risk += at_risk or _ZERO
         self.held += held or _ZERO
 
-        seen_codes: set[str] = set()
+        self.rules.add(report)
         seen_carcs: set[str] = set()
         month_findings: Counter[str] = Counter()
         for f in findings:
             self.by_severity[f.severity.value] += 1
-            rule = self.rules.get(f.code)
-            if rule is None:
-                rule = self.rules[f.code] = _RuleTally(f.name, f.severity.value, f.url, f.carc_hint)
-            rule.findings += 1
-            if f.code not in seen_codes:
-                seen_codes.add(f.code)
-                rule.claims += 1
             if f.carc_hint is not None:
                 self.carc_findings[f.carc_hint] += 1
                 if f.carc_hint not in seen_carcs:
@@ -463,7 +447,7 @@ def render_html(summary: BatchSummary, *, title: str = "DSMT claim scrub summary
     out.append("</section>")
 
     # by rule
-    rules = sorted(s.rules.items(), key=lambda kv: (-kv[1].findings, kv[0]))
+    rules = s.rules.rows()
     out.append('<section id="rules"><h2>Findings by rule</h2>')
     if rules:
         out.append(
@@ -471,18 +455,19 @@ def render_html(summary: BatchSummary, *, title: str = "DSMT claim scrub summary
                 "chart-rules",
                 "Findings by rule",
                 [
-                    (f"{code} {r.name}", r.findings, _SEVERITY_COLORS.get(r.severity, "#555"))
-                    for code, r in rules[:15]
+                    (f"{r.code} {r.name}", r.findings, _SEVERITY_COLORS.get(r.severity, "#555"))
+                    for r in rules[:15]
                 ],
             )
         )
         rows = []
-        for code, r in rules:
+        for r in rules:
+            code = r.code
             link = f'<a href="{escape(r.url)}">{escape(code)}</a>' if r.url else escape(code)
             rows.append(
                 f'<tr data-code="{escape(code)}"><td>{link}</td>{_cell(r.name)}'
                 f"{_cell(r.severity, 'sev-' + r.severity)}{_num(r.findings)}{_num(r.claims)}"
-                f"{_cell(r.carc or '-')}</tr>"
+                f"{_cell(r.carc_hint or '-')}</tr>"
             )
         out.append(
             '<table id="table-rules">'
