@@ -27,6 +27,8 @@ from dsmt_rules.rules._examples import BASE_CLAIM, apply_patch
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "claims.jsonl"
 
+HEADER = ["REC", "CLAIM", "STATUS", "CODE", "SEVERITY", "LINE", "LINE", "ID", "CARC"]
+"""The text table's header, split on spaces (without MESSAGE)."""
 REPORT_KEYS = ["record", "claim_id", "status", "findings"]
 FINDING_KEYS = [
     "code",
@@ -489,7 +491,12 @@ def test_output_writes_a_file_and_nothing_to_stdout(
     path = _write(tmp_path, "claims.jsonl", CLEAN, GROUP_OF_ONE)
     target = tmp_path / "reports.jsonl"
     status, out, err = _run(capsys, "check", path, "--output", target)
-    assert (status, out, err) == (1, "", "")
+    # counts only on stderr: no claim id, no beneficiary id
+    assert (status, out, err) == (
+        1,
+        "",
+        "dsmt-rules: 2 claims: 1 pass, 0 review, 1 reject; 1 finding.\n",
+    )
     assert [r["claim_id"] for r in _jsonl(target.read_text(encoding="utf-8"))] == ["C-OK", "C-ONE"]
 
 
@@ -611,7 +618,7 @@ def test_python_m_dsmt_rules_runs_the_demo() -> None:
     assert proc.stderr == ""
     lines = proc.stdout.splitlines()
     assert lines[0] == str(EXAMPLES)
-    assert lines[1].split() == ["REC", "CLAIM", "STATUS", "CODE", "SEVERITY", "MESSAGE"]
+    assert lines[1].split() == [*HEADER, "MESSAGE"]
     assert lines[-2] == "13 claims: 4 pass, 0 review, 9 reject."
     assert proc.stdout.isascii()
 

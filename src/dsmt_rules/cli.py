@@ -286,6 +286,10 @@ def check(
         rules=rules,
         output=Output(output, fmt, progress, statistics=statistics),
     )
+    if output is not None and output != "-":
+        from dsmt_rules.reporters.text import one_line_summary
+
+        click.echo(f"{PROG}: {one_line_summary(summary)}", err=True)
     if summary.count(Status.REJECT) or (fail_on == "warning" and summary.count(Status.REVIEW)):
         return EXIT_REJECTED
     return EXIT_OK
