@@ -788,3 +788,59 @@ def test_docs_url_makes_every_rule_link_absolute(
     _, out, _ = _run(capsys, "check", path, "--format", "sarif")
     rules = json.loads(out)["runs"][0]["tool"]["driver"]["rules"]
     assert all(r["helpUri"].startswith("docs/rules/DS") for r in rules)
+
+
+# --- the progress bars ----------------------------------------------------------------------------
+
+
+def test_progress_reads_bytes_of_a_known_total_then_checks_records_of_a_known_total(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tqdm import tqdm
+
+    from dsmt_rules import job
+
+    monkeypatch.setattr(job, "_PROGRESS_DELAY", 0)
+    path = _write(tmp_path, "claims.jsonl", CLEAN, GROUP_OF_ONE, CLEAN_TOO)
+    size = path.stat().st_size
+    status, out, err = _run(capsys, "check", path, "--progress", "-o", tmp_path / "r.jsonl")
+    assert (status, out) == (1, "")
+    frames = [f.strip() for f in re.split(r"[\r\n]", err) if f.strip()]
+    reading = [f for f in frames if f.startswith("reading:")]
+    checking = [f for f in frames if f.startswith("checking:")]
+    assert reading
+    assert "%|" in reading[-1]
+    shown = tqdm.format_sizeof(size, divisor=1024)
+    assert reading[-1].startswith("reading: 100%|")
+    assert f"| {shown}/{shown} [" in reading[-1]
+    assert checking[-1].startswith("checking: 100%")
+    assert "3/3 [" in checking[-1]
+    assert frames[-1] == "dsmt-rules: 3 claims: 2 pass, 0 review, 1 reject; 1 finding."
+
+
+def test_progress_from_stdin_counts_records_then_knows_the_total(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dsmt_rules import job
+
+    monkeypatch.setattr(job, "_PROGRESS_DELAY", 0)
+    stdin = (CLEAN + "\n" + GROUP_OF_ONE + "\n").encode()
+    status, _, err = _run(capsys, "check", "-", "--progress", stdin=stdin, monkeypatch=monkeypatch)
+    assert status == 1
+    frames = [f.strip() for f in re.split(r"[\r\n]", err) if f.strip()]
+    reading = [f for f in frames if f.startswith("reading:")]
+    assert reading
+    assert all("%" not in f for f in reading)  # no total to show a percentage of
+    assert "2 records" in reading[-1]
+    assert [f for f in frames if f.startswith("checking:")][-1].startswith("checking: 100%")
+
+
+def test_no_progress_bar_unless_asked_or_on_a_terminal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dsmt_rules import job
+
+    monkeypatch.setattr(job, "_PROGRESS_DELAY", 0)
+    path = _write(tmp_path, "claims.jsonl", CLEAN)
+    assert _run(capsys, "check", path)[2] == ""  # stderr is not a terminal under pytest
+    assert _run(capsys, "check", path, "--no-progress")[2] == ""
