@@ -18,7 +18,7 @@ import pytest
 from dsmt_rules.cli import main
 from dsmt_rules.findings import ClaimSummary, Finding, Report, Severity, SummaryLine
 from dsmt_rules.reporters import write_reports
-from dsmt_rules.reporters.html import TOP_CLAIMS, BatchSummary, write_html
+from dsmt_rules.reporters.html import TOP_CLAIMS, TOP_KEYS, BatchSummary, write_html
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "claims.jsonl"
@@ -259,3 +259,22 @@ def test_rendered_page_counts_equal_the_jsonl_output(
     height = int.from_bytes(data[20:24], "big")
     assert width == 1100
     assert height > 900
+
+
+def test_many_providers_show_the_top_rows_and_add_up_the_rest() -> None:
+    reports = [
+        Report(
+            f"C-{i}",
+            (_finding("DS104", Severity.ERROR),) * (i % 3),
+            i,
+            claim=_claim(f"NPI{i:03d}", ("1", "2026-01-10", "10.00")),
+        )
+        for i in range(1, 41)
+    ]
+    out = io.StringIO()
+    write_html(reports, out)
+    table = out.getvalue().split('<table id="table-providers">')[1].split("</table>")[0]
+    rows = re.findall(r"<tr[ >].*?</tr>", table)
+    assert len(rows) == 1 + TOP_KEYS + 1  # the header, the top rows, one row for the rest
+    assert rows[-1].startswith('<tr><td>10 more</td><td class="num">10</td>')
+    assert 'data-key="NPI002"' in rows[1]  # two findings: among the first

@@ -380,12 +380,12 @@ def _head(*names: str) -> str:
 def _tally_table(
     table_id: str, key_name: str, tallies: Mapping[str, _Tally], priced: bool, *, by_key: bool
 ) -> str:
-    items = (
-        sorted(tallies.items())
-        if by_key
-        else sorted(tallies.items(), key=lambda kv: (-kv[1].findings, -kv[1].claims, kv[0]))
-    )
-    shown, rest = items[:TOP_KEYS] if not by_key else items, [] if by_key else items[TOP_KEYS:]
+    """Rows by key (every one), or the :data:`TOP_KEYS` with most findings and one row for the rest."""
+    if by_key:
+        shown, rest = sorted(tallies.items()), []
+    else:
+        items = sorted(tallies.items(), key=lambda kv: (-kv[1].findings, -kv[1].claims, kv[0]))
+        shown, rest = items[:TOP_KEYS], items[TOP_KEYS:]
     rows = []
     for key, t in shown:
         rows.append(
