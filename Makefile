@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: demo test lint typecheck docs docs-check fuzz fuzz-short fuzz-atheris slow bench clean
+.PHONY: demo test lint typecheck docs docs-check fuzz fuzz-short fuzz-atheris slow bench clean \
+  chromium browser screenshot
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +24,14 @@ demo: $(STAMP)
 	$(BIN)/dsmt-rules check examples/claims.jsonl --format text --no-progress; \
 	  status=$$?; [ $$status -le 1 ] || exit $$status
 
-test: $(TEST_STAMP)
+# The browser tests drive Debian's chromium (playwright's own browser builds are never downloaded).
+# CI runs as root: install it when it is missing; elsewhere say why the browser tests will skip.
+CHROMIUM ?= /usr/bin/chromium
+chromium:
+	@[ -x $(CHROMIUM) ] || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } \
+	  || echo "warning: could not install chromium (need root and apt-get); browser tests will skip"
+
+test: $(TEST_STAMP) chromium
 	$(BIN)/python -m ruff check .
 	$(BIN)/python -m ruff format --check .
 	$(BIN)/python -m mypy src tests/typing
@@ -66,6 +74,12 @@ fuzz-atheris: $(TEST_STAMP)
 
 slow: $(TEST_STAMP)
 	$(BIN)/python -m pytest -q -m slow
+
+browser: $(TEST_STAMP) chromium
+	$(BIN)/python -m pytest -q -m browser
+
+screenshot: $(TEST_STAMP) chromium
+	DSMT_SCREENSHOT=docs/summary.png $(BIN)/python -m pytest -q -m browser tests/test_html.py
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_check.py

@@ -138,6 +138,8 @@ def _guarded(command: Callable[_P, int]) -> Callable[_P, int]:
             return _error(f"this input needs the {extra} extra: pip install 'dsmt-rules[{extra}]'")
         except OSError as exc:
             return _error(_os_message(exc))
+        except (click.ClickException, click.Abort):
+            raise  # usage errors and ^C: main() reports them
         except Exception as exc:  # a defect of ours: one line and its own status, never 1
             return _internal_error(exc)
 
@@ -161,6 +163,7 @@ def settings_from_params(params: Mapping[str, Any]) -> Settings:
         icd10cm_files=tuple(params.get("icd10cm_file") or ()),
         batch_memory=params.get("batch_memory") or DEFAULT_BATCH_MEMORY,
         temp_dir=params.get("temp_dir"),
+        docs_url=params.get("docs_url"),
     )
 
 
@@ -228,6 +231,12 @@ CHECK_OPTIONS: list[Callable[[_F], _F]] = [
         metavar="DIR",
         help="Where a batch spills past --batch-memory [default: the system's temporary directory].",
     ),
+    click.option(
+        "--docs-url",
+        metavar="URL",
+        help="Base URL of the rule docs: finding urls and SARIF helpUri become URL joined with "
+        "the rule's docs path (docs/rules/DS104-....md) [default: that relative path].",
+    ),
 ]
 """The ``check`` options that configure the rules; :class:`~dsmt_rules.settings.Settings` holds
 their values."""
@@ -284,6 +293,12 @@ def cli(ctx: click.Context) -> int:
     help="Exit 1 when a claim is rejected (error) or also when one is held for review (warning).",
 )
 @click.option(
+    "--statistics",
+    is_flag=True,
+    help="Print counts by rule (code, name, severity, findings, claims) instead of the reports; "
+    "a table, or JSON with --format json.",
+)
+@click.option(
     "--csv-bom",
     is_flag=True,
     help="Start CSV output with a UTF-8 byte order mark (for spreadsheets that need one).",
@@ -303,6 +318,7 @@ def check(
     output: str | None,
     progress: bool | None,
     fail_on: str,
+    statistics: bool,
     csv_bom: bool,
     **params: Any,
 ) -> int:
@@ -314,11 +330,20 @@ def check(
     """
     from dsmt_rules.job import Output, run_check
 
+    if statistics and fmt not in (None, "text", "json"):
+        raise click.UsageError("--statistics is written as text or json, not " + str(fmt))
     settings = settings_from_params(params)
     rules = build_ruleset(settings)
     summary = run_check(
-        paths, settings=settings, rules=rules, output=Output(output, fmt, progress, csv_bom)
+        paths,
+        settings=settings,
+        rules=rules,
+        output=Output(output, fmt, progress, statistics=statistics, csv_bom=csv_bom),
     )
+    if output is not None and output != "-":
+        from dsmt_rules.reporters.text import one_line_summary
+
+        click.echo(f"{PROG}: {one_line_summary(summary)}", err=True)
     if not summary.claims:
         _warn("the input holds no records (nothing was checked)")
     internal = summary.by_code[INTERNAL_ERROR]

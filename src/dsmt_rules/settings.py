@@ -42,6 +42,9 @@ class Settings:
     """MiB a batch holds (claims waiting for their beneficiary, then reports) before it spills."""
     temp_dir: str | None = None
     """Where a batch spills (None: the system's temporary directory)."""
+    docs_url: str | None = None
+    """A base URL for the rule docs: finding urls (and SARIF ``helpUri``) become
+    ``docs_url`` joined with the documented relative path; None keeps the relative path."""
 
 
 def build_ruleset(settings: Settings) -> Ruleset:
