@@ -32,7 +32,18 @@ from dsmt_rules import __version__
 from dsmt_rules.exceptions import DsmtRulesError
 from dsmt_rules.findings import Status
 from dsmt_rules.reporters import FORMATS, Format, open_output
-from dsmt_rules.settings import DEFAULT_BATCH_MEMORY, Settings, build_ruleset, split_codes
+from dsmt_rules.settings import (
+    DEFAULT_BATCH_MEMORY,
+    OPTION_KEYS,
+    Settings,
+    SettingsFile,
+    build_ruleset,
+    find_settings_file,
+    key_of,
+    read_settings_file,
+    setting_keys,
+    split_codes,
+)
 
 __all__ = [
     "CHECK_OPTIONS",
@@ -110,9 +121,13 @@ def _guarded(command: Callable[_P, int]) -> Callable[_P, int]:
 
 
 def settings_from_params(params: Mapping[str, Any]) -> Settings:
-    """The settings that the keyword arguments click passes for :data:`CHECK_OPTIONS` give."""
+    """The settings that the keyword arguments click passes for :data:`CHECK_OPTIONS` give.
+
+    Within a command that has :data:`CHECK_OPTIONS`, the settings file in force (``--config``, or
+    the one found from the working directory upward) gives every setting the command line does not.
+    """
     select: tuple[str, ...] = params["select"]
-    return Settings(
+    settings = Settings(
         profile=params["profile"],
         select=split_codes(select) if select else None,
         extend_select=split_codes(params["extend_select"]),
@@ -124,6 +139,133 @@ def settings_from_params(params: Mapping[str, Any]) -> Settings:
         batch_memory=params.get("batch_memory") or DEFAULT_BATCH_MEMORY,
         temp_dir=params.get("temp_dir"),
     )
+    ctx = click.get_current_context(silent=True)
+    found = _settings_file_of(ctx)
+    if ctx is None or found is None:
+        return settings
+    return found.apply(settings, keep=_given_fields(ctx))
+
+
+# --- the settings file (pyproject.toml [tool.dsmt-rules] or dsmt-rules.toml) ----------------------
+
+_META_FILE = "dsmt_rules.settings_file"
+"""``ctx.meta`` key: the :class:`~dsmt_rules.settings.SettingsFile` in force (``None``: none)."""
+_META_OPTION = "dsmt_rules.option."
+_GIVEN = frozenset(
+    {
+        click.core.ParameterSource.COMMANDLINE,
+        click.core.ParameterSource.ENVIRONMENT,
+        click.core.ParameterSource.PROMPT,
+    }
+)
+_OPTION_KEY_COMMANDS = frozenset({"check"})
+"""Commands whose own options :data:`~dsmt_rules.settings.OPTION_KEYS` (format, fail-on) set."""
+
+
+def _settings_file_of(ctx: click.Context | None) -> SettingsFile | None:
+    found = None if ctx is None else ctx.meta.get(_META_FILE)
+    return found if isinstance(found, SettingsFile) else None
+
+
+def _param_for(command: click.Command, key: str) -> click.Parameter | None:
+    """The option of ``command`` that a settings-file key mirrors (``mue-file`` -> ``--mue-file``)."""
+    flag = f"--{key}"
+    return next((p for p in command.params if flag in p.opts), None)
+
+
+def _given_on_command_line(ctx: click.Context, key: str) -> bool:
+    param = _param_for(ctx.command, key)
+    return param is not None and param.name is not None and (
+        ctx.get_parameter_source(param.name) in _GIVEN
+    )
+
+
+def _given_fields(ctx: click.Context) -> set[str]:
+    """The :class:`Settings` fields the command line gives (and so the settings file does not).
+
+    As ruff: ``--select`` on the command line starts the selection over, so the file's
+    ``extend-select`` is dropped with its ``select``.
+    """
+    given = {name for key, name in setting_keys().items() if _given_on_command_line(ctx, key)}
+    if "select" in given:
+        given.add("extend_select")
+    return given
+
+
+def _setting_sources(ctx: click.Context) -> dict[str, str]:
+    """Where each key's value comes from: ``command line``, the settings file, or ``default``."""
+    found = _settings_file_of(ctx)
+    select_given = _given_on_command_line(ctx, key_of("select"))
+    sources: dict[str, str] = {}
+    for key in (*setting_keys(), *OPTION_KEYS):
+        if _given_on_command_line(ctx, key):
+            sources[key] = "command line"
+        elif found is None or key not in found.values:
+            sources[key] = "default"
+        elif key == key_of("extend_select") and select_given:
+            sources[key] = "default (--select on the command line drops the file's)"
+        else:
+            sources[key] = found.origin
+    return sources
+
+
+def _load_settings_file(ctx: click.Context) -> None:
+    config = ctx.meta.get(f"{_META_OPTION}config")
+    if ctx.meta.get(f"{_META_OPTION}isolated"):
+        if config is not None:
+            raise click.UsageError("--config and --isolated cannot be used together", ctx)
+        ctx.meta[_META_FILE] = None
+        return
+    try:
+        path = config if config is not None else find_settings_file()
+        found = None if path is None else read_settings_file(path)
+    except DsmtRulesError as exc:
+        raise click.ClickException(str(exc)) from None
+    ctx.meta[_META_FILE] = found
+    if found is None:
+        return
+    defaults = dict(ctx.default_map or {})
+    for key, value in found.values.items():
+        param = _param_for(ctx.command, key)
+        if param is None or param.name is None:
+            continue
+        try:
+            param.type_cast_value(ctx, value)
+        except click.BadParameter as exc:
+            raise click.ClickException(f"{found.origin}: {key}: {exc.message}") from None
+        if key in OPTION_KEYS and ctx.command.name in _OPTION_KEY_COMMANDS:
+            defaults[param.name] = value
+    ctx.default_map = defaults
+
+
+def _settings_file_option(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    """Record ``--config`` / ``--isolated``; once both are known, read the settings file."""
+    ctx.meta[f"{_META_OPTION}{param.name}"] = value
+    if all(f"{_META_OPTION}{name}" in ctx.meta for name in ("config", "isolated")):
+        _load_settings_file(ctx)
+
+
+SETTINGS_FILE_OPTIONS: list[Callable[[_F], _F]] = [
+    click.option(
+        "--config",
+        metavar="FILE",
+        is_eager=True,
+        expose_value=False,
+        callback=_settings_file_option,
+        type=click.Path(dir_okay=False),
+        help="The settings file: a pyproject.toml ([tool.dsmt-rules]) or a dsmt-rules.toml "
+        "[default: the nearest one from the working directory upward].",
+    ),
+    click.option(
+        "--isolated",
+        is_flag=True,
+        is_eager=True,
+        expose_value=False,
+        callback=_settings_file_option,
+        help="Read no settings file.",
+    ),
+]
+"""``--config`` and ``--isolated``: which settings file gives the settings the options do not."""
 
 
 CHECK_OPTIONS: list[Callable[[_F], _F]] = [
@@ -190,6 +332,7 @@ CHECK_OPTIONS: list[Callable[[_F], _F]] = [
         metavar="DIR",
         help="Where a batch spills past --batch-memory [default: the system's temporary directory].",
     ),
+    *SETTINGS_FILE_OPTIONS,
 ]
 """The ``check`` options that configure the rules; :class:`~dsmt_rules.settings.Settings` holds
 their values."""
@@ -223,7 +366,7 @@ def cli(ctx: click.Context) -> int:
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.argument("paths", nargs=-1, metavar="PATH...")
 @click.option(
     "--format",
     "fmt",
@@ -245,6 +388,11 @@ def cli(ctx: click.Context) -> int:
     show_default=True,
     help="Exit 1 when a claim is rejected (error) or also when one is held for review (warning).",
 )
+@click.option(
+    "--show-settings",
+    is_flag=True,
+    help="Print the resolved settings and where each came from, and exit without checking.",
+)
 @_guarded
 def check(
     paths: tuple[str, ...],
@@ -252,6 +400,7 @@ def check(
     output: str | None,
     progress: bool | None,
     fail_on: str,
+    show_settings: bool = False,
     **params: Any,
 ) -> int:
     """Check the claims in PATH... ('-' reads stdin) and write one report per record.
@@ -263,11 +412,53 @@ def check(
     from dsmt_rules.job import Output, run_check
 
     settings = settings_from_params(params)
+    if show_settings:
+        _emit(_settings_text(settings, {"format": fmt, "fail-on": fail_on}))
+        return EXIT_OK
+    if not paths:
+        ctx = click.get_current_context()
+        paths_param = next(p for p in ctx.command.params if p.name == "paths")
+        raise click.MissingParameter(ctx=ctx, param=paths_param)
     rules = build_ruleset(settings)
     summary = run_check(paths, settings=settings, rules=rules, output=Output(output, fmt, progress))
     if summary.count(Status.REJECT) or (fail_on == "warning" and summary.count(Status.REVIEW)):
         return EXIT_REJECTED
     return EXIT_OK
+
+
+def _show_value(value: Any) -> str:
+    if value is None:
+        return "(not set)"
+    if isinstance(value, tuple | list):
+        return "[" + ", ".join(_show_value(v) for v in value) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def _settings_text(settings: Settings, options: Mapping[str, Any]) -> str:
+    """``--show-settings``: one ``key = value  # source`` line per key, after the file in force."""
+    ctx = click.get_current_context()
+    found = _settings_file_of(ctx)
+    sources = _setting_sources(ctx)
+    values = {key: getattr(settings, name) for key, name in setting_keys().items()}
+    values.update({key: options.get(key) for key in OPTION_KEYS})
+    shown = {key: _show_value(value) for key, value in values.items()}
+    if ctx.meta.get(f"{_META_OPTION}isolated"):
+        header = "settings file: none (--isolated)"
+    elif found is None:
+        header = "settings file: none found from the working directory upward"
+    else:
+        header = f"settings file: {found.origin}"
+    key_width = max(map(len, shown))
+    value_width = max(map(len, shown.values()))
+    lines = [
+        f"{key.ljust(key_width)} = {text.ljust(value_width)}  # {sources[key]}"
+        for key, text in shown.items()
+    ]
+    return "\n".join([header, *lines])
 
 
 def _emit(text: str) -> None:

@@ -119,7 +119,7 @@ def _file_data(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
     data = _read_toml(text, str(path))
     files = data.get("icd10cm_files")
     if isinstance(files, list):
-        data["icd10cm_files"] = [_relative_to(path.parent, f) for f in files]
+        data["icd10cm_files"] = [code_file_relative_to(path.parent, f) for f in files]
     parent = data.pop("extends", None)
     if parent is None:
         return data
@@ -135,7 +135,7 @@ def _file_data(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
     return _merge(base, data)
 
 
-def _relative_to(folder: Path, spec: object) -> object:
+def code_file_relative_to(folder: Path, spec: object) -> object:
     """A code file of a profile (``FY=PATH`` or ``PATH``), its path taken from the profile's folder."""
     if not isinstance(spec, str):
         return spec
