@@ -12,7 +12,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from dsmt_rules.exceptions import ConfigError
 from dsmt_rules.findings import Severity
@@ -21,49 +22,135 @@ from dsmt_rules.records import errors_of
 __all__ = ["BUILTIN_PROFILES", "Profile", "load_profile"]
 
 BUILTIN_PROFILES = ("medicare",)
+_INCONSISTENT = "profile_inconsistent"
 
 _PosInt = Annotated[int, Field(ge=1, strict=True)]
 _NonNegInt = Annotated[int, Field(ge=0, strict=True)]
+_Hcpcs = Annotated[str, Field(pattern=r"^[A-Z0-9]{5}$")]
+"""A HCPCS or CPT code: five upper-case letters or digits (G0108, 97802)."""
+_TwoDigits = Annotated[str, Field(pattern=r"^[0-9]{2}$")]
+"""A place of service, or the first two digits of a type of bill (``13`` for 13x)."""
+_Modifier = Annotated[str, Field(pattern=r"^[A-Z0-9]{2}$")]
 
 
 class Profile(BaseModel):
-    """Every parameter a rule reads. Rules never hold numbers of their own."""
+    """Every parameter a rule reads. Rules never hold numbers of their own.
+
+    Each field's description is its documentation (docs/profile.md is generated from it); the
+    cross-field invariants are checked after the fields (:meth:`_consistent`).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str
-    individual_code: str
-    group_code: str
-    mnt_codes: frozenset[str]
-    unit_minutes: _PosInt
-    min_session_minutes: _NonNegInt
-    group_min: _PosInt
-    group_max: _PosInt
-    initial_period_months: _PosInt
-    initial_max_units: _NonNegInt
-    initial_individual_max_units: _NonNegInt
-    initial_order_max_hours: Annotated[float, Field(ge=0)]
-    follow_up_max_units_per_year: _NonNegInt
-    follow_up_in_initial_end_year: bool
-    accrediting_organizations: frozenset[str]
-    qualified_credentials: frozenset[str]
-    qualified_referrer_roles: frozenset[str]
-    diabetes_code_prefixes: tuple[str, ...]
-    prediabetes_code_prefixes: tuple[str, ...]
-    inpatient_places_of_service: frozenset[str]
-    telehealth_places_of_service: frozenset[str]
-    telehealth_modifiers: frozenset[str]
-    """Modifiers that code a line as telehealth on every claim (medicare: 95 video, 93 audio-only)."""
-    institutional_telehealth_modifiers: frozenset[str] = frozenset()
-    """Modifiers that code telehealth on institutional claims only (medicare: GT)."""
-    allowed_bill_types: frozenset[str]
-    rhc_bill_types: frozenset[str]
-    fqhc_bill_types: frozenset[str]
-    icd10cm_files: tuple[str, ...] = ()
-    """CMS ICD-10-CM code files loaded on top of the shipped releases (``FY=PATH`` or a path whose
-    name holds the fiscal year; a relative path is relative to the profile file)."""
-    severity: tuple[tuple[str, Severity], ...] = ()
-    """Default severity overrides (``[severity]`` table: code or prefix = level), in file order."""
+    name: str = Field(description="The profile's name, shown in messages (`medicare`).")
+    individual_code: _Hcpcs = Field(
+        description="The HCPCS code of individual DSMT, per unit of `unit_minutes` (G0108)."
+    )
+    group_code: _Hcpcs = Field(
+        description="The HCPCS code of group DSMT, per unit of `unit_minutes` (G0109); a group "
+        "session has `group_min` to `group_max` attendees (DS104, DS105, DS106)."
+    )
+    mnt_codes: frozenset[_Hcpcs] = Field(
+        description="Medical nutrition therapy codes that may not be billed with DSMT on the same "
+        "date of service (DS501); the beneficiary's ledger keeps them too."
+    )
+    unit_minutes: _PosInt = Field(
+        description="Minutes of training one unit bills (30: the HCPCS descriptors are per 30 "
+        "minutes); units may not exceed the linked sessions' minutes divided by it (DS103)."
+    )
+    min_session_minutes: _NonNegInt = Field(
+        description="The shortest session that may be billed, in minutes (DS102)."
+    )
+    group_min: _PosInt = Field(
+        description="The fewest attendees of a group session (everyone present counts): fewer is "
+        "DS104, and a session this large billed as individual is DS106."
+    )
+    group_max: _PosInt = Field(
+        description="The most attendees of a group session (DS105); at least `group_min`."
+    )
+    initial_period_months: _PosInt = Field(
+        description="Length of the initial training period, in months from the first DSMT date "
+        "of service on record (DS401, DS402, DS310)."
+    )
+    initial_max_units: _PosInt = Field(
+        description="Units of initial training (individual and group) billable within the initial "
+        "period (DS401); at least `initial_individual_max_units`."
+    )
+    initial_individual_max_units: _NonNegInt = Field(
+        description="Of those, the individual (`individual_code`) units billable without a "
+        "documented exception in the referral (DS402)."
+    )
+    initial_order_max_hours: Annotated[float, Field(gt=0, allow_inf_nan=False)] = Field(
+        description="The most hours an initial referral may order (DS306)."
+    )
+    follow_up_max_units_per_year: _PosInt = Field(
+        description="Units of follow-up training billable per calendar year after the initial "
+        "period (DS403)."
+    )
+    follow_up_in_initial_end_year: bool = Field(
+        description="Whether follow-up may be billed in the calendar year in which the initial "
+        "period ends, once it has ended (false: from January 1 of the next year)."
+    )
+    accrediting_organizations: frozenset[str] = Field(
+        min_length=1,
+        description="Organizations whose accreditation of the DSMT program is accepted (DS201, "
+        "DS202).",
+    )
+    qualified_credentials: frozenset[str] = Field(
+        min_length=1,
+        description="Instructor credentials that qualify a session's instructor (DS204).",
+    )
+    qualified_referrer_roles: frozenset[str] = Field(
+        min_length=1,
+        description="Roles of the practitioner who may order DSMT (DS303).",
+    )
+    diabetes_code_prefixes: tuple[str, ...] = Field(
+        min_length=1,
+        description="ICD-10-CM categories (prefixes, dots optional) that show diabetes: a DSMT "
+        "line must point to one (DS308).",
+    )
+    prediabetes_code_prefixes: tuple[str, ...] = Field(
+        description="ICD-10-CM prefixes of prediabetes and abnormal glucose, named in DS308's "
+        "message; none may overlap `diabetes_code_prefixes`."
+    )
+    inpatient_places_of_service: frozenset[_TwoDigits] = Field(
+        description="Places of service where DSMT, an outpatient benefit, is not billable (DS601)."
+    )
+    telehealth_places_of_service: frozenset[_TwoDigits] = Field(
+        description="Places of service that code a line as telehealth (DS603); none may be an "
+        "inpatient place of service."
+    )
+    telehealth_modifiers: frozenset[_Modifier] = Field(
+        description="Modifiers that code a line as telehealth on every claim (DS603; medicare: 95 "
+        "video, 93 audio-only)."
+    )
+    institutional_telehealth_modifiers: frozenset[_Modifier] = Field(
+        default=frozenset(),
+        description="Modifiers that code telehealth on institutional claims only (DS603; "
+        "medicare: GT); none may be in `telehealth_modifiers`.",
+    )
+    allowed_bill_types: frozenset[_TwoDigits] = Field(
+        description="Types of bill (first two digits) accepted for DSMT on an institutional claim "
+        "(DS602); they include every `fqhc_bill_types` and no `rhc_bill_types`."
+    )
+    rhc_bill_types: frozenset[_TwoDigits] = Field(
+        description="Types of bill of a rural health clinic, which does not bill DSMT (DS205)."
+    )
+    fqhc_bill_types: frozenset[_TwoDigits] = Field(
+        description="Types of bill of a federally qualified health center, which bills DSMT but "
+        "not group sessions as visits (DS206)."
+    )
+    icd10cm_files: tuple[str, ...] = Field(
+        default=(),
+        description="CMS ICD-10-CM code files loaded on top of the shipped releases (`FY=PATH` or "
+        "a path whose name holds the fiscal year; a relative path is relative to the profile "
+        "file) (DS309, DS311).",
+    )
+    severity: tuple[tuple[str, Severity], ...] = Field(
+        default=(),
+        description="Default severity overrides: a `[severity]` table of code or prefix = level "
+        "(`error`, `warning`, `info`), in file order; `--severity` overrides them.",
+    )
 
     @field_validator("severity", mode="before")
     @classmethod
@@ -76,6 +163,67 @@ class Profile(BaseModel):
     @classmethod
     def _undotted(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(p.replace(".", "").upper() for p in value)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Profile:
+        problems = self._inconsistencies()
+        if problems:
+            raise PydanticCustomError(_INCONSISTENT, "; ".join(problems))
+        return self
+
+    def _inconsistencies(self) -> list[str]:
+        """The cross-field invariants this profile breaks, each as a sentence for the user."""
+        problems: list[str] = []
+        if self.group_min > self.group_max:
+            problems.append(
+                f"group_min ({self.group_min}) is greater than group_max ({self.group_max})"
+            )
+        if self.individual_code == self.group_code:
+            problems.append(f"individual_code and group_code are both {self.individual_code}")
+        if self.initial_individual_max_units > self.initial_max_units:
+            problems.append(
+                f"initial_individual_max_units ({self.initial_individual_max_units}) is greater "
+                f"than initial_max_units ({self.initial_max_units})"
+            )
+        overlaps = (
+            ("mnt_codes", self.mnt_codes, "the DSMT codes", self.dsmt_codes),
+            (
+                "telehealth_modifiers",
+                self.telehealth_modifiers,
+                "institutional_telehealth_modifiers",
+                self.institutional_telehealth_modifiers,
+            ),
+            (
+                "inpatient_places_of_service",
+                self.inpatient_places_of_service,
+                "telehealth_places_of_service",
+                self.telehealth_places_of_service,
+            ),
+            ("rhc_bill_types", self.rhc_bill_types, "fqhc_bill_types", self.fqhc_bill_types),
+            ("rhc_bill_types", self.rhc_bill_types, "allowed_bill_types", self.allowed_bill_types),
+        )
+        for name, values, other_name, others in overlaps:
+            if values & others:
+                shared = ", ".join(sorted(values & others))
+                problems.append(f"{name} and {other_name} share {shared}")
+        if not self.fqhc_bill_types <= self.allowed_bill_types:
+            missing = ", ".join(sorted(self.fqhc_bill_types - self.allowed_bill_types))
+            problems.append(f"fqhc_bill_types {missing} not in allowed_bill_types")
+        nested = sorted(
+            {
+                f"{pre}/{dia}"
+                for pre in self.prediabetes_code_prefixes
+                for dia in self.diabetes_code_prefixes
+                if pre.startswith(dia) or dia.startswith(pre)
+            }
+        )
+        if nested:
+            problems.append(
+                "prediabetes_code_prefixes overlap diabetes_code_prefixes ("
+                + ", ".join(nested)
+                + ")"
+            )
+        return problems
 
     @functools.cached_property
     def dsmt_codes(self) -> frozenset[str]:
@@ -149,7 +297,9 @@ def _validate(data: dict[str, Any], origin: str) -> Profile:
     try:
         return Profile.model_validate(data)
     except ValidationError as exc:
-        _kind, loc, msg = errors_of(exc)[0]
+        kind, loc, msg = errors_of(exc)[0]
+        if kind == _INCONSISTENT:
+            raise ConfigError(f"profile {origin}: {msg}") from None
         where = ".".join(str(p) for p in loc) or "(top level)"
         raise ConfigError(
             f"profile {origin}: {where}: {msg} ({exc.error_count()} error(s))"
