@@ -175,8 +175,10 @@ def _param_for(command: click.Command, key: str) -> click.Parameter | None:
 
 def _given_on_command_line(ctx: click.Context, key: str) -> bool:
     param = _param_for(ctx.command, key)
-    return param is not None and param.name is not None and (
-        ctx.get_parameter_source(param.name) in _GIVEN
+    return (
+        param is not None
+        and param.name is not None
+        and (ctx.get_parameter_source(param.name) in _GIVEN)
     )
 
 
@@ -227,13 +229,18 @@ def _load_settings_file(ctx: click.Context) -> None:
     defaults = dict(ctx.default_map or {})
     for key, value in found.values.items():
         param = _param_for(ctx.command, key)
-        if param is None or param.name is None:
+        command_option = key in OPTION_KEYS
+        if (
+            param is None
+            or param.name is None
+            or (command_option and ctx.command.name not in _OPTION_KEY_COMMANDS)
+        ):
             continue
         try:
             param.type_cast_value(ctx, value)
         except click.BadParameter as exc:
             raise click.ClickException(f"{found.origin}: {key}: {exc.message}") from None
-        if key in OPTION_KEYS and ctx.command.name in _OPTION_KEY_COMMANDS:
+        if command_option:
             defaults[param.name] = value
     ctx.default_map = defaults
 
@@ -336,6 +343,12 @@ CHECK_OPTIONS: list[Callable[[_F], _F]] = [
 ]
 """The ``check`` options that configure the rules; :class:`~dsmt_rules.settings.Settings` holds
 their values."""
+
+
+def _settings_file_options(command: _F) -> _F:
+    for option in reversed(SETTINGS_FILE_OPTIONS):
+        command = option(command)
+    return command
 
 
 def _check_options(command: _F) -> _F:
@@ -506,6 +519,45 @@ def schema() -> int:
     from dsmt_rules.models import claim_schema
 
     _emit(json.dumps(claim_schema(), indent=2, ensure_ascii=False))
+    return EXIT_OK
+
+
+@cli.group("profile")
+def profile_group() -> None:
+    """Show profiles: the numbers and code sets behind the rules."""
+
+
+@profile_group.command("show")
+@click.argument("profile", required=False, metavar="[NAME|FILE]")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["toml", "json"]),
+    default="toml",
+    show_default=True,
+    help="A complete profile file (TOML), or a JSON object.",
+)
+@_settings_file_options
+@_guarded
+def profile_show(profile: str | None, fmt: str) -> int:
+    """Print the effective profile NAME or FILE, after its `extends` chain.
+
+    Without NAME: the profile of the settings file in force, else medicare. The output is a
+    complete profile: it loads back to the same parameters.
+    """
+    from dsmt_rules.profiles import load_profile, profile_document, profile_toml
+
+    if profile is None:
+        found = _settings_file_of(click.get_current_context())
+        profile = found.apply().profile if found is not None else Settings().profile
+    effective = load_profile(profile)
+    if fmt == "json":
+        _emit(json.dumps(profile_document(effective), indent=2, ensure_ascii=False))
+    else:
+        _emit(
+            f"# The effective profile {effective.name!r} (dsmt-rules profile show).\n"
+            + profile_toml(effective)
+        )
     return EXIT_OK
 
 

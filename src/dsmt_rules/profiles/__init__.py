@@ -7,6 +7,7 @@ itself) and change any parameter; tables such as ``[severity]`` are merged key b
 from __future__ import annotations
 
 import functools
+import json
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -19,7 +20,7 @@ from dsmt_rules.exceptions import ConfigError
 from dsmt_rules.findings import Severity
 from dsmt_rules.records import errors_of
 
-__all__ = ["BUILTIN_PROFILES", "Profile", "load_profile"]
+__all__ = ["BUILTIN_PROFILES", "Profile", "load_profile", "profile_document", "profile_toml"]
 
 BUILTIN_PROFILES = ("medicare",)
 _INCONSISTENT = "profile_inconsistent"
@@ -327,3 +328,44 @@ def load_profile(profile: str | Path | Profile = "medicare") -> Profile:
         raise ConfigError(f"unknown profile {profile!r}: use one of {known} or a .toml file path")
     resolved = path.resolve()
     return _validate(_file_data(resolved, (resolved,)), str(path))
+
+
+def profile_document(profile: Profile) -> dict[str, Any]:
+    """A profile's parameters as plain data, in field order: sets sorted, ``severity`` a table.
+
+    Written as TOML (:func:`profile_toml`) or JSON, it loads back to an equal profile.
+    """
+    document: dict[str, Any] = {}
+    for name in Profile.model_fields:
+        value = getattr(profile, name)
+        if name == "severity":
+            value = {code: level.value for code, level in value}
+        elif isinstance(value, frozenset):
+            value = sorted(value)
+        elif isinstance(value, tuple):
+            value = list(value)
+        document[name] = value
+    return document
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # a JSON string is a TOML basic string
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+    raise TypeError(f"no TOML form for a {type(value).__name__}")
+
+
+def profile_toml(profile: Profile) -> str:
+    """A profile as a complete TOML profile file (no ``extends``): one ``key = value`` per
+    parameter, then the ``[severity]`` table."""
+    document = profile_document(profile)
+    severity: dict[str, str] = document.pop("severity")
+    lines = [f"{key} = {_toml_value(value)}" for key, value in document.items()]
+    lines += ["", "[severity]"]
+    lines += [f"{_toml_value(code)} = {_toml_value(level)}" for code, level in severity.items()]
+    return "\n".join(lines) + "\n"
