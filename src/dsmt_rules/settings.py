@@ -216,7 +216,13 @@ def _resolved(key: str, value: Any, folder: Path) -> Any:
 
 def _checked(key: str, value: Any, hint: Any, origin: str) -> Any:
     if key == "severity" and isinstance(value, dict):  # a table: code or prefix = level
-        value = [f"{code}={level}" for code, level in value.items()]
+        table = _typed(key, value, dict[str, str], origin)
+        value = [f"{code}={level}" for code, level in table.items()]
+    return _typed(key, value, hint, origin)
+
+
+def _typed(key: str, value: Any, hint: Any, origin: str) -> Any:
+    """``value`` as ``hint`` types it, strictly (TOML arrays as tuples, no strings as numbers)."""
     try:
         return TypeAdapter(hint).validate_json(json.dumps(value), strict=True)
     except TypeError:  # a TOML date or time: no setting takes one
