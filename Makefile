@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: demo test lint typecheck docs docs-check fuzz slow bench clean
+.PHONY: demo test lint typecheck docs docs-check docs-site fuzz slow bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $@
 
 $(TEST_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test,hypothesis,x12,fhir]'
+	$(BIN)/python -m pip install --quiet -e '.[test,hypothesis,x12,fhir,docs]'
 	touch $@ $(STAMP)
 
 demo: $(STAMP)
@@ -28,6 +28,8 @@ test: $(TEST_STAMP)
 	$(BIN)/python -m ruff format --check .
 	$(BIN)/python -m mypy src tests/typing
 	$(BIN)/python scripts/gen_rule_docs.py --check
+	$(BIN)/python scripts/gen_profile_docs.py --check
+	$(BIN)/mkdocs build --strict --quiet --site-dir site
 	$(BIN)/python -m pytest -q -m "not slow"
 
 lint: $(TEST_STAMP)
@@ -39,9 +41,15 @@ typecheck: $(TEST_STAMP)
 
 docs: $(TEST_STAMP)
 	$(BIN)/python scripts/gen_rule_docs.py
+	$(BIN)/python scripts/gen_profile_docs.py
 
 docs-check: $(TEST_STAMP)
 	$(BIN)/python scripts/gen_rule_docs.py --check
+	$(BIN)/python scripts/gen_profile_docs.py --check
+
+# The docs site (mkdocs-material): docs/ built into site/, warnings (broken links) are errors.
+docs-site: $(TEST_STAMP)
+	$(BIN)/mkdocs build --strict --site-dir site
 
 fuzz: $(TEST_STAMP)
 	DSMT_HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -q -m "slow or not slow" tests/properties
@@ -53,4 +61,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_check.py
 
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build dist site .pytest_cache .mypy_cache .ruff_cache

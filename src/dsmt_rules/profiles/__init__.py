@@ -20,10 +20,30 @@ from dsmt_rules.exceptions import ConfigError
 from dsmt_rules.findings import Severity
 from dsmt_rules.records import errors_of
 
-__all__ = ["BUILTIN_PROFILES", "Profile", "load_profile", "profile_document", "profile_toml"]
+__all__ = [
+    "BUILTIN_PROFILES",
+    "CROSS_FIELD_CHECKS",
+    "Profile", "load_profile", "profile_document", "profile_toml"]
 
 BUILTIN_PROFILES = ("medicare",)
 _INCONSISTENT = "profile_inconsistent"
+
+CROSS_FIELD_CHECKS = (
+    "`group_min` ≤ `group_max`.",
+    "`individual_code` ≠ `group_code`, and neither is one of `mnt_codes`.",
+    "`initial_individual_max_units` ≤ `initial_max_units` (the individual units are part of the "
+    "initial units).",
+    "No modifier is in both `telehealth_modifiers` and `institutional_telehealth_modifiers`.",
+    "No place of service is in both `inpatient_places_of_service` and "
+    "`telehealth_places_of_service`.",
+    "No type of bill is in both `rhc_bill_types` and `fqhc_bill_types`, or in both "
+    "`rhc_bill_types` and `allowed_bill_types` (an RHC does not bill DSMT: DS205).",
+    "Every `fqhc_bill_types` entry is in `allowed_bill_types` (an FQHC bills individual DSMT).",
+    "No `prediabetes_code_prefixes` entry overlaps a `diabetes_code_prefixes` entry (one is a "
+    "prefix of the other).",
+)
+"""The invariants :class:`Profile` checks across its fields (documented in docs/profile.md); a
+profile that breaks any is a ConfigError naming each broken one, in one line."""
 
 _PosInt = Annotated[int, Field(ge=1, strict=True)]
 _NonNegInt = Annotated[int, Field(ge=0, strict=True)]
@@ -348,7 +368,8 @@ def profile_document(profile: Profile) -> dict[str, Any]:
     return document
 
 
-def _toml_value(value: Any) -> str:
+def toml_value(value: Any) -> str:
+    """A TOML literal for a profile value: a boolean, number, string or list of them."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
@@ -356,7 +377,7 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)  # a JSON string is a TOML basic string
     if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+        return "[" + ", ".join(toml_value(item) for item in value) + "]"
     raise TypeError(f"no TOML form for a {type(value).__name__}")
 
 
@@ -365,7 +386,7 @@ def profile_toml(profile: Profile) -> str:
     parameter, then the ``[severity]`` table."""
     document = profile_document(profile)
     severity: dict[str, str] = document.pop("severity")
-    lines = [f"{key} = {_toml_value(value)}" for key, value in document.items()]
+    lines = [f"{key} = {toml_value(value)}" for key, value in document.items()]
     lines += ["", "[severity]"]
-    lines += [f"{_toml_value(code)} = {_toml_value(level)}" for code, level in severity.items()]
+    lines += [f"{toml_value(code)} = {toml_value(level)}" for code, level in severity.items()]
     return "\n".join(lines) + "\n"
