@@ -29,7 +29,7 @@ test: $(TEST_STAMP)
 	$(BIN)/python -m mypy src tests/typing
 	$(BIN)/python scripts/gen_rule_docs.py --check
 	$(BIN)/python scripts/gen_profile_docs.py --check
-	$(BIN)/mkdocs build --strict --quiet --site-dir site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir site
 	$(BIN)/python -m pytest -q -m "not slow"
 
 lint: $(TEST_STAMP)
@@ -49,7 +49,7 @@ docs-check: $(TEST_STAMP)
 
 # The docs site (mkdocs-material): docs/ built into site/, warnings (broken links) are errors.
 docs-site: $(TEST_STAMP)
-	$(BIN)/mkdocs build --strict --site-dir site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 fuzz: $(TEST_STAMP)
 	DSMT_HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -q -m "slow or not slow" tests/properties
