@@ -10,6 +10,10 @@ Several paths are one batch (a beneficiary's claims in one file are history for 
 another); each report's ``record`` is the record's position within its own file (the line number
 for JSON Lines), and the ``text``, ``csv`` and ``sarif`` outputs also name the file.
 
+Options not given on the command line come from the settings file in force: ``--config FILE``, or
+``[tool.dsmt-rules]`` of the nearest ``pyproject.toml`` / a ``dsmt-rules.toml`` found from the
+working directory upward (``--isolated``: none); ``check --show-settings`` prints the result.
+
 This module only wires options: an option that configures the rules goes into
 :data:`CHECK_OPTIONS` and a field of :class:`~dsmt_rules.settings.Settings`; the check job itself is
 :func:`dsmt_rules.job.run_check`; a new input format is one branch of
@@ -421,6 +425,7 @@ def check(
     The input format is detected from content: X12 837 (ISA), FHIR (resourceType), else JSON
     Lines, a JSON array or one JSON claim document. All paths are one batch; each report's
     record number is its position within its own file (its line number for JSON Lines).
+    Settings the options do not give come from the settings file (see --config).
     """
     from dsmt_rules.job import Output, run_check
 

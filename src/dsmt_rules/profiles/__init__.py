@@ -23,7 +23,11 @@ from dsmt_rules.records import errors_of
 __all__ = [
     "BUILTIN_PROFILES",
     "CROSS_FIELD_CHECKS",
-    "Profile", "load_profile", "profile_document", "profile_toml"]
+    "Profile",
+    "load_profile",
+    "profile_document",
+    "profile_toml",
+]
 
 BUILTIN_PROFILES = ("medicare",)
 _INCONSISTENT = "profile_inconsistent"

@@ -19,17 +19,24 @@ from dsmt_rules.profiles import (
 __all__ = ["render_profile_reference"]
 
 _PATTERNS = {
-    "^[A-Z0-9]{5}$": "HCPCS/CPT codes (5 characters)",
-    "^[0-9]{2}$": "2-digit codes",
-    "^[A-Z0-9]{2}$": "2-character modifiers",
+    "^[A-Z0-9]{5}$": ("HCPCS/CPT code (5 characters)", "HCPCS/CPT codes (5 characters)"),
+    "^[0-9]{2}$": ("2-digit code", "2-digit codes"),
+    "^[A-Z0-9]{2}$": ("2-character modifier", "2-character modifiers"),
 }
+"""Words for the code formats the model's patterns check: (one, several)."""
+
+
+def _pattern_words(pattern: str, plural: bool) -> str:
+    words = _PATTERNS.get(pattern)
+    if words is None:
+        return f"{'strings' if plural else 'string'} matching `{pattern}`"
+    return words[plural]
 
 
 def _scalar_type(schema: dict[str, Any]) -> str:
     pattern = schema.get("pattern")
     if pattern is not None:
-        words = _PATTERNS.get(pattern, f"strings matching `{pattern}`")
-        return words.removesuffix("s").replace("codes (", "code (")
+        return _pattern_words(pattern, plural=False)
     kind = {"string": "string", "integer": "integer", "number": "number", "boolean": "boolean"}
     text = kind.get(str(schema.get("type")), str(schema.get("type")))
     if "minimum" in schema:
@@ -46,7 +53,7 @@ def _type_text(name: str, schema: dict[str, Any]) -> str:
         return _scalar_type(schema)
     items: dict[str, Any] = schema.get("items", {})
     pattern = items.get("pattern")
-    of = _PATTERNS.get(pattern, f"strings matching `{pattern}`") if pattern else "strings"
+    of = _pattern_words(pattern, plural=True) if pattern else "strings"
     text = f"{'set' if schema.get('uniqueItems') else 'list'} of {of}"
     if schema.get("minItems"):
         text += ", not empty"
@@ -90,7 +97,7 @@ def render_profile_reference() -> str:
             'DS206 = "error"',
             "```",
             "",
-            "Use it with `dsmt-rules check --profile payer.toml` or `profile = \"payer.toml\"` in "
+            'Use it with `dsmt-rules check --profile payer.toml` or `profile = "payer.toml"` in '
             "the [settings file](configuration.md). `dsmt-rules profile show [NAME|FILE]` prints "
             "the effective profile (after `extends`) as a complete TOML file, or JSON with "
             "`--format json`.",
