@@ -399,3 +399,12 @@ def test_profile_show_unknown_name(capsys: pytest.CaptureFixture[str]) -> None:
     assert err == (
         "dsmt-rules: error: unknown profile 'nope': use one of medicare or a .toml file path\n"
     )
+
+
+def test_profile_without_a_subcommand_prints_its_help(capsys: pytest.CaptureFixture[str]) -> None:
+    status = main(["profile"])
+    out, _ = capsys.readouterr()
+
+    assert status == 2
+    assert out.startswith("Usage: dsmt-rules profile [OPTIONS] [COMMAND] [ARGS]...\n")
+    assert "show  Print the effective profile" in out

@@ -527,9 +527,14 @@ def schema() -> int:
     return EXIT_OK
 
 
-@cli.group("profile")
-def profile_group() -> None:
+@cli.group("profile", invoke_without_command=True)
+@click.pass_context
+def profile_group(ctx: click.Context) -> int:
     """Show profiles: the numbers and code sets behind the rules."""
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
+        return EXIT_ERROR
+    return EXIT_OK
 
 
 @profile_group.command("show")
