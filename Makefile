@@ -5,8 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: demo test lint typecheck docs docs-check fuzz fuzz-short fuzz-atheris slow bench clean \
-  chromium browser screenshot
+.PHONY: demo test lint typecheck docs docs-check docs-site fuzz fuzz-short fuzz-atheris slow bench \
+  clean chromium browser screenshot
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $@
 
 $(TEST_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test,hypothesis,x12,fhir]'
+	$(BIN)/python -m pip install --quiet -e '.[test,hypothesis,x12,fhir,docs]'
 	touch $@ $(STAMP)
 
 demo: $(STAMP)
@@ -36,6 +36,8 @@ test: $(TEST_STAMP) chromium
 	$(BIN)/python -m ruff format --check .
 	$(BIN)/python -m mypy src tests/typing
 	$(BIN)/python scripts/gen_rule_docs.py --check
+	$(BIN)/python scripts/gen_profile_docs.py --check
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir site
 	$(BIN)/python -m pytest -q -m "not slow"
 	$(MAKE) --no-print-directory fuzz-short
 
@@ -48,9 +50,15 @@ typecheck: $(TEST_STAMP)
 
 docs: $(TEST_STAMP)
 	$(BIN)/python scripts/gen_rule_docs.py
+	$(BIN)/python scripts/gen_profile_docs.py
 
 docs-check: $(TEST_STAMP)
 	$(BIN)/python scripts/gen_rule_docs.py --check
+	$(BIN)/python scripts/gen_profile_docs.py --check
+
+# The docs site (mkdocs-material): docs/ built into site/, warnings (broken links) are errors.
+docs-site: $(TEST_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 # The fuzz harness (fuzz/harness.py): hostile inputs through the whole command, the batch
 # guarantees checked on each. `make fuzz` runs 1,000,000 inputs and the property tests at length;
@@ -85,4 +93,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_check.py
 
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build dist site .pytest_cache .mypy_cache .ruff_cache

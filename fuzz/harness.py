@@ -392,7 +392,7 @@ def run_cli(path: str, fmt: str, out_dir: str) -> Outcome:
     out = os.path.join(out_dir, f"out.{fmt}")
     err = io.StringIO()
     with contextlib.redirect_stderr(err):
-        status = main(["check", path, "--format", fmt, "-o", out, "--no-progress"])
+        status = main(["check", path, "--format", fmt, "-o", out, "--no-progress", "--isolated"])
     output = Path(out).read_bytes() if os.path.exists(out) else b""
     return Outcome(status, output, err.getvalue())
 
