@@ -391,3 +391,17 @@ def test_fix_reads_stdin_and_writes_stdout(
     status, _, err = _run(capsys, "fix", "-", "--in-place")
     assert status == 2
     assert "--in-place cannot rewrite standard input" in err
+
+
+def test_fix_reads_the_settings_file_as_check_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _write(tmp_path, ONE_ATTENDEE)
+    (tmp_path / "dsmt-rules.toml").write_text('ignore = ["DS104"]\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    status, out, err = _run(capsys, "fix", path, "--diff")
+    assert (status, out) == (0, "")
+    assert err.splitlines()[0] == "No fixes to apply (1 claim)."
+    status, out, _ = _run(capsys, "fix", path, "--diff", "--isolated")
+    assert status == 1
+    assert '+      "hcpcs": "G0108",' in out.splitlines()
