@@ -1,18 +1,22 @@
-"""X12 837P / 837I input, read and validated by pyx12 (extra ``dsmt-rules[x12]``).
+"""X12 837P / 837I input: a streaming reader of its own, and pyx12's full validation as an option.
 
 :func:`read_records` yields one :class:`~dsmt_rules.engine.Record` per CLM segment, in file order,
 and a record without a claim for what holds no claim but must not be dropped (a functional group
 that is not an 837P/837I, a transaction set without claims that has errors, envelope trailer
-errors, a file that is not X12). Structural errors pyx12 reports become DS003 findings with the
-segment position in ``source``; a claim whose fields do not fit the claim document gets DS001.
+errors, a file that is not X12). Structural errors become DS003 findings with the segment position
+in ``source``; a claim whose fields do not fit the claim document gets DS001.
 
-pyx12 does the reading: it splits segments, walks the implementation guide's loop map
-(005010X222A1 for 837P, 005010X223A2 for 837I) and validates segments and elements. This module
-drives it segment by segment, so that an error that stops pyx12 in one transaction set is
-reported there and reading resumes at the next ST, GS or ISA; it then maps the segments of each
-claim to the claim document (docs/formats.md has the mapping and the decisions behind it). Files
-that declare the errata versions 005010X222A2 / 005010X223A3 are validated with the base maps:
-GS08 and ST03 are set to the base version on the parsed segment before pyx12 sees it.
+Two readers share one mapping (the segments of each claim to the claim document; docs/formats.md
+has the mapping and the decisions behind it) and one way of filing errors with claims:
+
+- the default reader (:mod:`~dsmt_rules.adapters._x12scan`, no dependency) splits each segment once
+  with the separators of its ISA, names each segment's loop from the HL hierarchy and segment ids,
+  and checks the envelope as it goes: ISA/IEA, GS/GE and ST/SE control numbers and counts, HL
+  numbering and parent links, empty segments, missing trailers. Memory holds one claim (and the
+  one before it, which takes the transaction set's trailer errors) and the HL levels above it.
+- ``validate=True`` (``dsmt-rules check --x12-validate``, extra ``dsmt-rules[x12]``) reads with
+  pyx12 (:mod:`~dsmt_rules.adapters._x12validate`): the full implementation-guide validation of
+  every segment and element, at pyx12's speed.
 
 Adapters only translate: nothing here judges a claim. Messages name segments, elements and codes,
 never their values (an 837 is full of PHI).
@@ -22,9 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import functools
 import hashlib
-import logging
 import re
 from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal, InvalidOperation
@@ -33,23 +35,12 @@ from typing import IO, Any, NamedTuple
 from pydantic import ValidationError
 
 from dsmt_rules._codes import icd10_dotted
-from dsmt_rules.exceptions import AdapterError
+from dsmt_rules.adapters._x12scan import Loops, Scan, Scanner, Segment
 from dsmt_rules.findings import Loc
 from dsmt_rules.models import Claim, ClaimForm
 from dsmt_rules.records import NOT_ON_CLAIMS, Record, StructureProblem, problems_of
 
-try:
-    import pyx12.errors
-    import pyx12.map_if
-    import pyx12.params
-    import pyx12.x12file
-    from pyx12.map_walker import walk_tree
-except ImportError as _exc:  # pragma: no cover - depends on the environment
-    raise AdapterError("X12 input needs pyx12: pip install 'dsmt-rules[x12]'") from _exc
-
 __all__ = ["SUPPORTED_VERSIONS", "read_records"]
-
-logging.getLogger("pyx12").addHandler(logging.NullHandler())
 
 SUPPORTED_VERSIONS: Mapping[str, tuple[str, ClaimForm]] = {
     "005010X222A1": ("005010X222A1", ClaimForm.PROFESSIONAL),
@@ -59,71 +50,9 @@ SUPPORTED_VERSIONS: Mapping[str, tuple[str, ClaimForm]] = {
 }
 """GS08 / ST03 versions read, with the pyx12 map version each is validated with, and the form."""
 
-_MAP_FILES = {
-    "005010X222A1": "837.5010.X222.A1.xml",
-    "005010X223A2": "837Q3.I.5010.X223.A1.xml",
-}
-_CONTROL_MAPS = {"00401": "x12.control.00401.xml", "00501": "x12.control.00501.xml"}
 _ICD10 = {"ABK", "ABF"}
 _ICD9 = {"BK", "BF"}
-_READ_CHUNK = 64 * 1024
-_MAX_FAILURES = 100
-"""Segments pyx12 may fail on before the rest of a file is given up."""
-
-# --- pyx12 setup (maps are parsed once per process) ----------------------------------------------
-
-
-class _Maps:
-    def __init__(self) -> None:
-        # ParamsBase, not params(): no user config file (~/.pyx12.conf.xml) changes the result.
-        self.param = pyx12.params.ParamsBase()
-        self._loaded: dict[str, Any] = {}
-
-    def load(self, file_name: str) -> Any:
-        found = self._loaded.get(file_name)
-        if found is None:
-            found = pyx12.map_if.load_map_file(file_name, self.param)
-            self._loaded[file_name] = found
-        return found
-
-
-@functools.cache
-def _maps() -> _Maps:
-    return _Maps()
-
-
-# --- text input ----------------------------------------------------------------------------------
-
-
-class _Text:
-    """A text view of the input for pyx12: bytes are read as latin-1 (one character per byte, so
-    the fixed-length ISA stays 106 characters whatever the encoding), and a leading byte-order mark
-    or white space is skipped."""
-
-    closed = False
-
-    def __init__(self, stream: IO[bytes] | IO[str]) -> None:
-        self._stream = stream
-        head = self._raw(_READ_CHUNK)
-        self._head = head.lstrip("\ufeff\xef\xbb\xbf \t\r\n")
-
-    def _raw(self, size: int) -> str:
-        data = self._stream.read(size)
-        if isinstance(data, bytes):
-            return data.decode("latin-1")
-        return data
-
-    def read(self, size: int = -1) -> str:
-        if self._head:
-            if size < 0:
-                out, self._head = self._head + self._raw(-1), ""
-                return out
-            out, self._head = self._head[:size], self._head[size:]
-            if len(out) < size:
-                out += self._raw(size - len(out))
-            return out
-        return self._raw(size)
-
+_CHARGE = re.compile(r"\d{1,10}(?:\.\d{1,4})?")
 
 # --- errors and positions ------------------------------------------------------------------------
 
@@ -149,20 +78,6 @@ class _Error:
     line_id: str | None = None
 
 
-_SAFE_SEG_TEXT = re.compile(
-    r'Mandatory (?:segment|loop) "[^"]*" \([A-Z0-9_]+\) missing'
-    r"|Segment [A-Z0-9]{2,3} found but marked as not used"
-    r"|Loop [A-Z0-9]+ found but marked as not used"
-    r"|(?:Segment|Loop) [A-Z0-9]+ exceeded max count\.  Found \d+, should have \d+"
-    r'|Too many elements in segment "[^"]*" \([A-Z0-9]+\)\. Has \d+, should have \d+'
-    r'|Too many sub-elements in composite "[^"]*" \([A-Z0-9-]+\)'
-    r'|Mandatory composite "[^"]*" \([A-Z0-9-]+\) is missing'
-    r'|Composite "[^"]*" \([A-Z0-9-]+\) is marked as Not Used'
-    r"|Syntax Error \([A-Z0-9]+\): [A-Za-z0-9 ,]+"
-    r"|Segment contains (?:a leading space|trailing element terminators)"
-)
-"""pyx12 messages that hold only map names, segment ids, element ids and counts (no input values)."""
-
 _SEG_TEXT = {
     "1": "segment {seg} is not expected at this position",
     "2": "segment {seg} is not used in this implementation guide",
@@ -177,40 +92,20 @@ _SEG_TEXT = {
     "LX": "LX01 does not number the claim's service lines 1, 2, 3 in order",
     "SEG1": "segment {seg} ends with empty elements (trailing separators)",
 }
-_ELEMENT_TEXT = {
-    "1": "mandatory element {ref} ({name}) is missing",
-    "2": "conditional element {ref} ({name}) is required",
-    "3": "{ref} ({name}): too many data elements",
-    "4": "{ref} ({name}) is too short",
-    "5": "{ref} ({name}) is too long",
-    "6": "{ref} ({name}) contains an invalid character",
-    "7": "{ref} ({name}) is not a valid code",
-    "8": "{ref} ({name}) is not a valid date",
-    "9": "{ref} ({name}) is not a valid time",
-    "10": "{ref} ({name}) is present but not used in this implementation guide",
-}
 _SEG_ID = re.compile(r"[A-Z][A-Z0-9]{1,2}")
-_REF = re.compile(r"[A-Z0-9]{2,3}\d{2}(?:-\d{1,2})?|\d{2}(?:-\d{1,2})?")
-_NAME = re.compile(r"[A-Za-z0-9 ,.'/()&-]{1,80}")
 
 
 def _seg_label(seg_id: str | None) -> str:
     return seg_id if seg_id and _SEG_ID.fullmatch(seg_id) else "(unrecognized)"
 
 
-def _segment_text(code: str, text: str, seg_id: str) -> str:
-    if _SAFE_SEG_TEXT.fullmatch(text.strip()):
-        return text.strip().replace("  ", " ").rstrip(".")
-    return _SEG_TEXT.get(code, "segment {seg}: error " + _seg_label(code)).format(seg=seg_id)
+def _code(value: str) -> str:
+    """An envelope code for a message: shown only when it looks like a code."""
+    return value if re.fullmatch(r"[A-Z0-9]{1,12}", value) else "(unreadable)"
 
 
-def _element_text(code: str, ref: str | None, name: str | None, seg_id: str) -> str:
-    ref_s = ref if ref and _REF.fullmatch(ref) else "an element"
-    if ref_s[:1].isdigit():
-        ref_s = seg_id + ref_s
-    name_s = name if name and _NAME.fullmatch(name) else "data element"
-    template = _ELEMENT_TEXT.get(code, "{ref} ({name}): element error")
-    return template.format(ref=ref_s, name=name_s)
+def _claims(n: int) -> str:
+    return f"{n} claim" if n == 1 else f"{n} claims"
 
 
 # --- what the 837 says about one claim -----------------------------------------------------------
@@ -237,6 +132,7 @@ class _Line:
     rendering_at: _At | None = None
     referring: str | None = None
     referral_id: str | None = None
+    charge: str | None = None
 
 
 @dataclasses.dataclass(slots=True)
@@ -282,9 +178,13 @@ class _ClaimDraft:
 class _Transaction:
     st02: str | None
     form: ClaimForm
-    claims: list[_ClaimDraft] = dataclasses.field(default_factory=list)
+    claims: int = 0
+    """Claims read so far."""
+    held: _ClaimDraft | None = None
+    """The last claim read: its record waits for the next claim or the trailer (SE)."""
     errors: list[_Error] = dataclasses.field(default_factory=list)
-    """Errors in the header or trailer: reported on every claim of the transaction set."""
+    """Errors of the whole transaction set (header, trailer): reported once, on its first claim
+    (what is known when that claim is reported) or its last (what is found after it)."""
     pending: list[_Error] = dataclasses.field(default_factory=list)
     """Errors in the hierarchical levels since the last claim: reported on the next claim."""
 
@@ -322,23 +222,45 @@ def _npi(seg: Any) -> str | None:
     return _v(seg, "NM109") or None if _v(seg, "NM108") == "XX" else None
 
 
-class _Reader:
-    """One pass over one X12 input: pyx12 reads and validates, this maps and reports."""
+def _charge(value: str) -> str | None:
+    """SV102 / SV203 (a monetary amount) as the decimal string of ``ServiceLine.charge``; an
+    amount the field cannot hold (negative, too many digits) is kept as read, for DS001."""
+    if not value or _CHARGE.fullmatch(value):
+        return value or None
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        return value
+    text = f"{number:f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text if _CHARGE.fullmatch(text) else value
 
-    def __init__(self, stream: IO[bytes] | IO[str], name: str) -> None:
+
+def _group_problem(fic: str, version: str) -> str:
+    return (
+        f"functional group GS01={_code(fic)} GS08={_code(version)} is not an 837P "
+        "(005010X222A1/A2) or 837I (005010X223A2/A3) claim group; its transaction sets "
+        "were not read"
+    )
+
+
+class _Mapper:
+    """What both readers share: the claim drafts of one pass, their mapping from segments, and the
+    filing of errors with the records they are reported on (docs/formats.md, "Structural errors").
+
+    A reader calls :meth:`_map` for each segment placed in a loop, :meth:`_add_error` for each
+    error, and the envelope methods (``_start_transaction``, ``_finish_transaction``,
+    ``_end_group``, ``_end_interchange``); the finished records collect in ``out``.
+    """
+
+    def __init__(self, name: str) -> None:
         self.name = name
-        self.stream = stream
-        self.src: Any = None
-        """pyx12's X12Reader over the input."""
         self.position = 0
+        self.out: list[Record] = []
         self.isa13: str | None = None
         self.gs06: str | None = None
-        self.icvn: str | None = None
         self.form: ClaimForm | None = None
-        self.map: Any = None
-        self.control: Any = None
-        self.node: Any = None
-        self.walker = walk_tree()
         self.txn: _Transaction | None = None
         self.claim: _ClaimDraft | None = None
         self.line: _Line | None = None
@@ -351,277 +273,62 @@ class _Reader:
         self.gs_reported = False
         self.loose: list[_Error] = []
         """Errors with no claim to report on, flushed as a record of their own."""
-        self.skip: str | None = None
-        """``group``: skip to the next GS or ISA; ``txn``: skip the rest of a transaction set."""
 
-    # -- driving pyx12 ----------------------------------------------------------------------------
+    def _drain(self) -> list[Record]:
+        out, self.out = self.out, []
+        return out
 
-    def records(self) -> Iterator[Record]:
-        try:
-            self.src = pyx12.x12file.X12Reader(_Text(self.stream))
-        except pyx12.errors.X12Error as exc:
-            where = _Where(None, None, None, "ISA", None, None, 1)
-            yield self._loose_record([_Error(where, _not_x12(str(exc)))])
-            return
-        self.control = _maps().load(_CONTROL_MAPS.get(self.src.icvn, _CONTROL_MAPS["00501"]))
-        self.node = self.control.getnodebypath("/ISA_LOOP/ISA")
-        segments = iter(self.src)
-        failures = 0
-        while True:
-            try:
-                seg = next(segments)
-            except StopIteration:
-                break
-            except pyx12.errors.X12Error as exc:  # pyx12 stops reading the file here
-                where = self._where("ISA", None)
-                problem = f"{_not_x12(str(exc))}; the rest of the file was not read"
-                self._add_error(_Error(where, problem), scope="txn")
-                yield from self._end_interchange()
-                return
-            except Exception as exc:  # pyx12 failed on one segment (unbalanced envelope, ...)
-                failures += 1
-                where = self._where("", None)
-                if failures > _MAX_FAILURES:
-                    problem = (
-                        f"pyx12 failed too often ({type(exc).__name__}); the rest was not read"
-                    )
-                    self._add_error(_Error(where, problem), scope="txn")
-                    yield from self._end_interchange()
-                    return
-                problem = f"pyx12 could not read a segment ({type(exc).__name__}); it was skipped"
-                self._add_error(_Error(where, problem), scope="txn")
-                segments = iter(self.src)  # the reader goes on with the next segment
-                continue
-            records: list[Record] = []
-            try:
-                records.extend(self._segment(seg))
-            except Exception as exc:  # never a traceback: report where reading failed
-                self._lost(self._where(seg.get_seg_id() or "", self.node), exc)
-            yield from records
-        self.src.cleanup()
-        for err in self._reader_errors("IEA", None):
-            self._add_error(err, scope="txn")
-        yield from self._end_interchange()
-        if self.position == 0:  # nothing read and nothing reported: never silently empty
-            where = _Where(None, None, None, "ISA", None, None, 1)
-            problem = (
-                "no claim could be read: no functional group followed the ISA (are the ISA's "
-                "separators right?)"
-            )
-            yield self._loose_record([_Error(where, problem)])
+    # -- envelopes --------------------------------------------------------------------------------
 
-    def _segment(self, seg: Any) -> Iterator[Record]:
-        seg_id = seg.get_seg_id() or ""
-        if seg_id == "ISA":
-            yield from self._end_interchange()
-            self._isa(seg)
-            return
-        if seg_id == "GS":
-            yield from self._gs(seg)
-            return
-        if self.skip == "group":
-            errors = self._reader_errors(seg_id, None)
-            if seg_id == "IEA":
-                for err in errors:
-                    self._add_error(err, scope="txn")
-                yield from self._end_interchange()
-            return
-        if seg_id == "ST":
-            yield from self._finish_transaction()
-            if self.map is None:
-                where = self._where("ST", None)
-                problem = (
-                    "a transaction set outside a functional group (no GS before it) was not read"
-                )
-                self._add_error(_Error(where, problem), scope="txn")
-                self.skip = "group"
-                return
-            self._start_transaction(seg)
-        elif self.skip == "txn":
-            self.src.pop_errors()
-            if seg_id == "SE":
-                yield from self._finish_transaction()
-            return
-        yield from self._walk(seg, seg_id)
-
-    def _walk(self, seg: Any, seg_id: str) -> Iterator[Record]:
-        before = self._where(seg_id, self.node)
-        try:
-            node, _pop, _push, walk_errors = self.walker.walk_errors(
-                self.node,
-                seg,
-                self.src.get_seg_count(),
-                self.src.get_cur_line(),
-                self.src.get_ls_id(),
-            )
-        except Exception as exc:  # pyx12 lost its place: report it, resume at the next ST
-            self._lost(before, exc)
-            return
-        for e in walk_errors:
-            self._add_error(_Error(before, self._walk_text(e, seg_id)))
-        if node is None:  # not placed: pyx12 reported it; the walk goes on from where it was
-            for err in self._reader_errors(seg_id, self.node):
-                self._add_error(err)
-            return
-        self.node = node
-        where = self._where(seg_id, node)
-        try:
-            self._map(seg, seg_id, where)
-        except Exception as exc:  # a segment the mapping cannot read: report, do not crash
-            problem = f"segment {_seg_label(seg_id)} could not be read ({type(exc).__name__})"
-            self._add_error(_Error(where, problem))
-        trailer = seg_id in ("SE", "GE", "IEA")
-        for err in self._reader_errors(seg_id, node):
-            self._add_error(err, scope="txn" if trailer else "claim")
-        for err in self._element_errors(seg, seg_id, node, where):
-            self._add_error(err, scope="txn" if trailer else "claim")
-        if seg_id == "SE":
-            yield from self._finish_transaction()
-        elif seg_id == "GE":
-            yield from self._end_group()
-        elif seg_id == "IEA":
-            yield from self._end_interchange()
-
-    def _lost(self, where: _Where, exc: Exception) -> None:
-        problem = (
-            f"pyx12 could not place segment {_seg_label(where.seg_id)} in the 837 structure "
-            f"({type(exc).__name__}); the rest of the transaction set was not read"
-        )
-        self._add_error(_Error(where, problem))
-        self.skip = "txn" if self.txn is not None else "group"
-
-    def _isa(self, seg: Any) -> None:
-        self.isa13 = _v(seg, "ISA13") or None
-        self.icvn = _v(seg, "ISA12")
-        self.skip = None
-        self.map = None
-        self.control = _maps().load(_CONTROL_MAPS.get(self.icvn, _CONTROL_MAPS["00501"]))
-        self.node = self.control.getnodebypath("/ISA_LOOP/ISA")
-        self.walker.forceWalkCounterToLoopStart("/ISA_LOOP", "/ISA_LOOP/ISA")
-        where = self._where("ISA", self.node)
-        self.isa_errors = self._reader_errors("ISA", self.node)
-        self.isa_errors.extend(self._element_errors(seg, "ISA", self.node, where))
-        self.isa_reported = False
-
-    def _gs(self, seg: Any) -> Iterator[Record]:
-        yield from self._end_group()
-        self.gs06 = _v(seg, "GS06") or None
-        fic, version = _v(seg, "GS01"), _v(seg, "GS08")
-        supported = SUPPORTED_VERSIONS.get(version) if fic == "HC" else None
-        where = self._where("GS", None)
-        reader = self._reader_errors("GS", None)
-        if supported is None or self.icvn != "00501":
-            self.skip = "group"
-            self.map = None
-            problem = (
-                f"functional group GS01={_code(fic)} GS08={_code(version)} is not an 837P "
-                "(005010X222A1/A2) or 837I (005010X223A2/A3) claim group; its transaction sets "
-                "were not read"
-            )
-            self.loose.extend([*reader, _Error(where, problem)])
-            return
-        self.skip = None
-        base, self.form = supported
-        if version != base:
-            seg.set("GS08", base)
-        self.map = _maps().load(_MAP_FILES[base])
-        self.src.check_837_lx = True
-        self.node = self.map.getnodebypath("/ISA_LOOP/GS_LOOP/GS")
-        self.walker.forceWalkCounterToLoopStart("/ISA_LOOP/GS_LOOP", "/ISA_LOOP/GS_LOOP/GS")
-        where = self._where("GS", self.node)
-        self.gs_errors = reader
-        self.gs_errors.extend(self._element_errors(seg, "GS", self.node, where))
-        self.gs_reported = False
-
-    def _start_transaction(self, seg: Any) -> None:
-        if self.skip == "txn":
-            self.node = self.map.getnodebypath("/ISA_LOOP/GS_LOOP/GS")
-            self.skip = None
-        version = _v(seg, "ST03")
-        supported = SUPPORTED_VERSIONS.get(version)
-        if supported is not None and version != supported[0]:
-            seg.set("ST03", supported[0])
-        self.txn = _Transaction(_v(seg, "ST02") or None, self.form or ClaimForm.PROFESSIONAL)
+    def _start_transaction(self, st02: str | None) -> None:
+        self.txn = _Transaction(st02, self.form or ClaimForm.PROFESSIONAL)
         self.claim = None
         self.line = None
         self.billing = _Party()
         self.subscriber = _Party()
         self.patient = None
 
-    def _end_group(self) -> Iterator[Record]:
-        yield from self._finish_transaction()
+    def _finish_transaction(self) -> None:
+        self._close_claim()
+        txn = self.txn
+        if txn is None:
+            return
+        self.txn = None
+        held, txn.held = txn.held, None
+        if held is not None:
+            held.errors.extend(txn.pending)
+            self._emit(txn, held, last=True)
+            return
+        errors = [*txn.errors, *txn.pending]
+        if errors:
+            header = self._envelope_errors("")
+            self._loose_record([*header, *errors])
+
+    def _end_group(self) -> None:
+        self._finish_transaction()
         if self.gs_errors and not self.gs_reported:
             self.loose[:0] = self.gs_errors
         self.gs_errors = []
         self.gs_reported = False
         self.gs06 = None
 
-    def _end_interchange(self) -> Iterator[Record]:
-        yield from self._end_group()
+    def _end_interchange(self) -> None:
+        self._end_group()
         if self.isa_errors and not self.isa_reported:
             self.loose[:0] = self.isa_errors
         self.isa_errors = []
         self.isa_reported = False
         if self.loose:
             errors, self.loose = self.loose, []
-            yield self._loose_record(errors)
-
-    # -- errors -----------------------------------------------------------------------------------
-
-    def _where(self, seg_id: str, node: Any) -> _Where:
-        loop = None
-        if node is not None:
-            parent = getattr(node, "parent", None)
-            loop = getattr(parent, "id", None) if parent is not None else None
-        seg_pos = None
-        if self.txn is not None and seg_id not in ("ISA", "GS", "GE", "IEA"):
-            # pyx12 counts ST as 1 and does not count SE itself (SE01 counts it)
-            seg_pos = self.src.get_seg_count() + (1 if seg_id == "SE" else 0)
-        return _Where(
-            self.isa13,
-            self.gs06,
-            self.txn.st02 if self.txn is not None else None,
-            seg_id,
-            loop,
-            seg_pos,
-            self.src.get_cur_line(),
-        )
-
-    def _walk_text(self, err: Any, seg_id: str) -> str:
-        code = str(getattr(err, "err_cde", ""))
-        return _segment_text(code, str(getattr(err, "err_str", "")), _seg_label(seg_id))
-
-    def _reader_errors(self, seg_id: str, node: Any) -> list[_Error]:
-        out: list[_Error] = []
-        for kind, code, text, _value, _line in self.src.pop_errors():
-            where = self._where(seg_id, node)
-            if kind in ("isa", "gs", "st"):
-                problem = _envelope_text(text)
-            else:
-                problem = _segment_text(code, text, _seg_label(seg_id))
-            out.append(_Error(where, problem))
-        return out
-
-    def _element_errors(self, seg: Any, seg_id: str, node: Any, where: _Where) -> list[_Error]:
-        if not isinstance(node, pyx12.map_if.segment_if):
-            return []
-        _ok, errors = node.is_valid_errors(seg)
-        out: list[_Error] = []
-        for e in errors:
-            if e.map_node is None:
-                problem = _segment_text("8", e.err_str, _seg_label(seg_id))
-            else:
-                name = getattr(e.map_node, "name", None)
-                problem = _element_text(e.err_cde, e.refdes, name, _seg_label(seg_id))
-            out.append(_Error(where, problem))
-        return out
+            self._loose_record(errors)
 
     def _add_error(self, err: _Error, *, scope: str = "claim") -> None:
         """File an error with the claim it concerns (docs/formats.md, "Structural errors").
 
         In a claim: that claim. In a 2000A/2000B/2000C level before a claim: the next claim (those
         loops are its provider, subscriber and patient), else the transaction set's last claim.
-        In the header or trailer of a transaction set: every claim of it. Else on its own.
+        In the header or trailer of a transaction set: once, on its first claim (or the last, for
+        what is found after the first was reported). Else on its own.
         """
         if scope == "claim" and self.claim is not None:
             err.line_id = self.line.lx if self.line is not None else None
@@ -635,34 +342,35 @@ class _Reader:
 
     # -- records ----------------------------------------------------------------------------------
 
-    def _finish_transaction(self) -> Iterator[Record]:
-        self._close_claim()
-        txn = self.txn
-        if txn is None:
-            return
-        self.txn = None
-        if txn.pending:
-            if txn.claims:
-                txn.claims[-1].errors.extend(txn.pending)
-            else:
-                txn.errors.extend(txn.pending)
-        header = [*self.isa_errors, *self.gs_errors]
-        if txn.claims or txn.errors:
-            self.isa_reported = self.isa_reported or bool(self.isa_errors)
-            self.gs_reported = self.gs_reported or bool(self.gs_errors)
-        if not txn.claims:
-            if txn.errors:
-                yield self._loose_record([*header, *txn.errors])
-            return
-        for draft in txn.claims:
-            yield self._claim_record(draft, [*header, *txn.errors, *draft.errors])
+    def _envelope_errors(self, note: str) -> list[_Error]:
+        """The ISA and GS errors not yet reported (each is reported once), marked with ``note``."""
+        out: list[_Error] = []
+        if self.isa_errors and not self.isa_reported:
+            out.extend(_once(e, f"{note}interchange") if note else e for e in self.isa_errors)
+        if self.gs_errors and not self.gs_reported:
+            out.extend(_once(e, f"{note}functional group") if note else e for e in self.gs_errors)
+        self.isa_reported = self.isa_reported or bool(self.isa_errors)
+        self.gs_reported = self.gs_reported or bool(self.gs_errors)
+        return out
 
-    def _loose_record(self, errors: list[_Error]) -> Record:
+    def _emit(self, txn: _Transaction, draft: _ClaimDraft, *, last: bool) -> None:
+        errors = self._envelope_errors("reported once, on this first claim of the ")
+        if txn.errors:
+            if last:
+                scope = f"reported once, for the {_claims(txn.claims)} of the transaction set"
+            else:
+                scope = "reported once, on this first claim of the transaction set"
+            errors.extend(_once(e, scope) for e in txn.errors)
+            txn.errors = []
+        errors.extend(draft.errors)
+        self._claim_record(draft, errors)
+
+    def _loose_record(self, errors: list[_Error]) -> None:
         self.position += 1
         errors.sort(key=lambda e: e.where.file_seg)
         structure = tuple(self._problem(e, None) for e in errors)
         source = structure[0].source if structure else self.name
-        return Record(self.position, None, (), None, source, structure=structure)
+        self.out.append(Record(self.position, None, (), None, source, structure=structure))
 
     def _problem(self, err: _Error, clm01: str | None) -> StructureProblem:
         w = err.where
@@ -692,7 +400,7 @@ class _Reader:
             parts.append(f"file segment {w.file_seg}")
         return " ".join(parts)
 
-    def _claim_record(self, draft: _ClaimDraft, errors: list[_Error]) -> Record:
+    def _claim_record(self, draft: _ClaimDraft, errors: list[_Error]) -> None:
         self.position += 1
         clm01 = draft.clm01
 
@@ -720,32 +428,38 @@ class _Reader:
             claim = Claim.model_validate(document)
         except ValidationError as exc:
             cid = clm01 if clm01 and len(clm01) <= 64 else None
-            return Record(
+            self.out.append(
+                Record(
+                    self.position,
+                    None,
+                    problems_of(exc),
+                    cid,
+                    source,
+                    structure=structure,
+                    sources=sources,
+                    hints=hints,
+                )
+            )
+            return
+        self.out.append(
+            Record(
                 self.position,
-                None,
-                problems_of(exc),
-                cid,
+                claim,
+                (),
+                claim.claim_id,
                 source,
                 structure=structure,
                 sources=sources,
                 hints=hints,
+                unknown=NOT_ON_CLAIMS,
+                format="X12 837",
             )
-        return Record(
-            self.position,
-            claim,
-            (),
-            claim.claim_id,
-            source,
-            structure=structure,
-            sources=sources,
-            hints=hints,
-            unknown=NOT_ON_CLAIMS,
-            format="X12 837",
         )
 
     # -- mapping ----------------------------------------------------------------------------------
 
     def _map(self, seg: Any, seg_id: str, where: _Where) -> None:
+        """Map one segment placed in its loop (``where.loop``) to the claim drafts."""
         loop = where.loop or ""
         here: _At = (loop, where.seg_pos or 0)
         if seg_id == "HL":
@@ -813,10 +527,15 @@ class _Reader:
         self.line = None
 
     def _close_claim(self) -> None:
-        if self.claim is not None and self.txn is not None:
-            self.txn.claims.append(self.claim)
+        txn, draft = self.txn, self.claim
         self.claim = None
         self.line = None
+        if draft is None or txn is None:
+            return
+        txn.claims += 1
+        held, txn.held = txn.held, draft
+        if held is not None:
+            self._emit(txn, held, last=False)
 
     def _nm1(self, seg: Any, loop: str, here: _At) -> None:
         entity = _v(seg, "NM101")
@@ -867,6 +586,7 @@ class _Reader:
         line.hcpcs = _v(seg, "SV101-2").upper() or None
         line.modifiers = [m.upper() for m in (_v(seg, f"SV101-{k}") for k in range(3, 7)) if m]
         line.units = _quantity(_v(seg, "SV104"))
+        line.charge = _charge(_v(seg, "SV102"))
         line.place_of_service = _v(seg, "SV105") or claim.facility
         line.pointers = [_pointer(p) for p in (_v(seg, f"SV107-{k}") for k in range(1, 5)) if p]
 
@@ -876,33 +596,327 @@ class _Reader:
         line.hcpcs = _v(seg, "SV202-2").upper() or None
         line.modifiers = [m.upper() for m in (_v(seg, f"SV202-{k}") for k in range(3, 7)) if m]
         line.units = _quantity(_v(seg, "SV205"))
+        line.charge = _charge(_v(seg, "SV203"))
+
+
+def _once(err: _Error, scope: str) -> _Error:
+    return dataclasses.replace(err, problem=f"{err.problem} ({scope})")
+
+
+_HL_PARENT = {"22": "20", "23": "22"}
+_LEVEL_NAME = {"20": "billing provider", "22": "subscriber", "23": "patient"}
+
+
+class _ScanReader(_Mapper):
+    """The default reader: one pass of :class:`~dsmt_rules.adapters._x12scan.Scanner`, the loops
+    from :class:`~dsmt_rules.adapters._x12scan.Loops`, and the envelope checked as it goes."""
+
+    def __init__(self, stream: IO[bytes] | IO[str], name: str) -> None:
+        super().__init__(name)
+        self.stream = stream
+        self.file_seg = 0
+        self.seg_pos = 0
+        self.loops = Loops(False)
+        self.icvn = ""
+        self.in_isa = False
+        self.in_gs = False
+        self.groups = 0
+        """GS segments in the current interchange (IEA01)."""
+        self.sets = 0
+        """ST segments in the current functional group (GE01)."""
+        self.skip_group = False
+        self.skip_txn = False
+        self.stray = False
+        """A segment outside a transaction set was reported (one report per run of them)."""
+        self.short_isa = False
+        self.hl_next = 1
+        self.hl_stack: list[tuple[str, str]] = []
+        """(HL01, HL03) of the levels above the current one, outermost first."""
+        self.ids_ok: set[str] = set()
+        self.last_id = ""
+
+    def records(self) -> Iterator[Record]:
+        for kind, seg in Scanner(self.stream):
+            if kind is Scan.SEGMENT:
+                assert seg is not None
+                self._segment(seg)
+            elif kind is Scan.EMPTY:
+                problem = "an empty segment follows this one (two terminators in a row); skipped"
+                self._add_error(_Error(self._here(self.last_id), problem))
+            elif kind is Scan.ISA_LENGTH:
+                self.short_isa = True
+            elif kind is Scan.UNTERMINATED:
+                assert seg is not None
+                problem = "the input ends inside this segment (no segment terminator): truncated?"
+                self._segment(seg)
+                self._add_error(_Error(self._here(seg.elements[0]), problem), scope="txn")
+            else:  # Scan.NO_ISA
+                self._no_isa(seg)
+                yield from self._drain()
+                return
+            if self.out:
+                yield from self._drain()
+        self._end_of_input()
+        yield from self._drain()
+
+    def _here(self, seg_id: str) -> _Where:
+        txn = self.txn
+        if txn is None or seg_id in ("ISA", "GS", "GE", "IEA"):
+            return _Where(self.isa13, self.gs06, None, seg_id, None, None, self.file_seg)
+        return _Where(
+            self.isa13, self.gs06, txn.st02, seg_id, self.loops.loop, self.seg_pos, self.file_seg
+        )
+
+    def _segment(self, seg: Segment) -> None:
+        self.file_seg += 1
+        seg_id = seg.elements[0]
+        self.last_id = seg_id
+        if seg_id not in self.ids_ok:
+            if not _SEG_ID.fullmatch(seg_id):
+                self._unrecognized(seg)
+                return
+            self.ids_ok.add(seg_id)
+        if seg_id in ("ISA", "GS", "GE", "IEA"):
+            self._envelope(seg, seg_id)
+            return
+        if self.skip_group:
+            self.sets += seg_id == "ST"
+            return
+        if seg_id == "ST":
+            self._st(seg)
+            return
+        if self.txn is None or self.skip_txn:
+            if self.txn is None and not self.skip_txn and not self.stray:
+                problem = f"segment {seg_id} is outside a transaction set (no ST before it)"
+                self._add_error(_Error(self._here(seg_id), f"{problem}; it was skipped"))
+                self.stray = True
+            if seg_id == "SE":
+                self.skip_txn = False
+                self.txn = None
+            return
+        self.seg_pos += 1
+        loop = self.loops.place(seg)
+        where = _Where(
+            self.isa13, self.gs06, self.txn.st02, seg_id, loop, self.seg_pos, self.file_seg
+        )
+        try:
+            self._map(seg, seg_id, where)
+        except Exception as exc:  # a segment the mapping cannot read: report, do not crash
+            problem = f"segment {seg_id} could not be read ({type(exc).__name__})"
+            self._add_error(_Error(where, problem))
+        if seg_id == "HL":
+            self._hl(seg, where)
+        elif seg_id == "SE":
+            self._se(seg, where)
+
+    def _unrecognized(self, seg: Segment) -> None:
+        problem = "a segment with an unrecognized segment id was skipped"
+        if self.txn is not None and not self.skip_txn:
+            self.seg_pos += 1
+            self._add_error(_Error(self._here(""), problem))
+        elif not self.skip_group:
+            self._add_error(_Error(self._here(""), problem))
+
+    # -- envelope ---------------------------------------------------------------------------------
+
+    def _envelope(self, seg: Segment, seg_id: str) -> None:
+        if self.txn is not None or self.skip_txn:
+            self._no_trailer("SE", "transaction set", seg_id)
+        if seg_id == "ISA":
+            if self.in_isa:
+                self._no_trailer("IEA", "interchange", seg_id)
+            self._isa(seg)
+        elif seg_id == "GS":
+            if self.in_gs:
+                self._no_trailer("GE", "functional group", seg_id)
+            self._gs(seg)
+        elif seg_id == "GE":
+            self._ge(seg)
+        else:
+            if self.in_gs:
+                self._no_trailer("GE", "functional group", seg_id)
+            self._iea(seg)
+
+    def _no_trailer(self, trailer: str, what: str, seg_id: str) -> None:
+        if seg_id == "":
+            problem = f"the input ends before the {trailer} of this {what}: truncated?"
+        else:
+            problem = f"{seg_id} before the {trailer} that ends this {what} ({trailer} missing)"
+        self._add_error(_Error(self._here(seg_id), problem), scope="txn")
+        if trailer == "SE":
+            self._finish_transaction()
+            self.skip_txn = False
+        elif trailer == "GE":
+            self._end_group()
+            self.in_gs = False
+            self.skip_group = False
+        else:
+            self._end_interchange()
+            self.in_isa = False
+
+    def _count(self, seg: Segment, what: str, counted: int) -> None:
+        said = seg.element(1)
+        if said != str(counted):
+            name = seg.elements[0]
+            problem = f"{name}01 counts {_code(said)} {what}; there are {counted}"
+            self._add_error(_Error(self._here(name), problem), scope="txn")
+
+    def _control(self, seg: Segment, header: str, value: str | None) -> None:
+        name = seg.elements[0]
+        if seg.element(2) != (value or ""):
+            problem = f"{name}02 does not match {header} (the control numbers differ)"
+            self._add_error(_Error(self._here(name), problem), scope="txn")
+
+    def _isa(self, seg: Segment) -> None:
+        if self.loose:  # errors between interchanges are reported on their own
+            self._end_interchange()
+        self.in_isa = True
+        self.groups = 0
+        self.isa13 = seg.element(13) or None
+        self.icvn = seg.element(12)
+        self.stray = False
+        where = self._here("ISA")
+        if len(seg) != 16:
+            self._add_error(_Error(where, "an ISA segment does not have 16 elements"))
+        if self.short_isa:
+            problem = "the ISA segment is not the fixed 106 characters X12 requires"
+            self._add_error(_Error(where, problem))
+            self.short_isa = False
+        if self.icvn not in ("00401", "00501"):
+            self._add_error(_Error(where, "ISA12 is not a known X12 version (00401 or 00501)"))
+        self.isa_errors, self.loose = self.loose, []
+        self.isa_reported = False
+
+    def _iea(self, seg: Segment) -> None:
+        if not self.in_isa:
+            problem = "an IEA without an ISA before it"
+            self._add_error(_Error(self._here("IEA"), problem))
+        else:
+            self._count(seg, "functional groups", self.groups)
+            self._control(seg, "ISA13", self.isa13)
+        self._end_interchange()
+        self.in_isa = False
+        self.stray = False
+
+    def _gs(self, seg: Segment) -> None:
+        self.in_gs = True
+        self.sets = 0
+        self.groups += 1
+        self.stray = False
+        self.gs06 = seg.element(6) or None
+        where = self._here("GS")
+        if not self.in_isa:
+            problem = "a GS outside an interchange (no ISA before it)"
+            self._add_error(_Error(where, problem))
+        fic, version = seg.element(1), seg.element(8)
+        supported = SUPPORTED_VERSIONS.get(version) if fic == "HC" else None
+        if supported is None or self.icvn != "00501":
+            self.skip_group = True
+            self.form = None
+            self._add_error(_Error(where, _group_problem(fic, version)))
+            return
+        self.skip_group = False
+        self.form = supported[1]
+        self.gs_errors = []
+        self.gs_reported = False
+
+    def _ge(self, seg: Segment) -> None:
+        if not self.in_gs:
+            self._add_error(_Error(self._here("GE"), "a GE without a GS before it"))
+        else:
+            self._count(seg, "transaction sets", self.sets)
+            self._control(seg, "GS06", self.gs06)
+        self._end_group()
+        self.in_gs = False
+        self.skip_group = False
+        self.stray = False
+
+    def _st(self, seg: Segment) -> None:
+        if self.txn is not None or self.skip_txn:
+            self._no_trailer("SE", "transaction set", "ST")
+        self.stray = False
+        if not self.in_gs:
+            problem = "a transaction set outside a functional group (no GS before it) was not read"
+            self._add_error(_Error(self._here("ST"), problem))
+            self.skip_txn = True
+            return
+        self.sets += 1
+        if seg.element(1) != "837":
+            problem = f"ST01 {_code(seg.element(1))} is not 837: the transaction set was not read"
+            self._add_error(_Error(self._here("ST"), problem))
+            self.skip_txn = True
+            return
+        self._start_transaction(seg.element(2) or None)
+        self.seg_pos = 1
+        self.loops = Loops(self.form is ClaimForm.INSTITUTIONAL)
+        self.hl_next = 1
+        self.hl_stack.clear()
+
+    def _se(self, seg: Segment, where: _Where) -> None:
+        assert self.txn is not None
+        self._count(seg, "segments", self.seg_pos)
+        self._control(seg, "ST02", self.txn.st02)
+        self._finish_transaction()
+        del where
+
+    def _hl(self, seg: Segment, where: _Where) -> None:
+        number, parent, level = seg.element(1), seg.element(2), seg.element(3)
+        if number != str(self.hl_next):
+            self._add_error(_Error(where, _SEG_TEXT["HL1"]))
+        self.hl_next = int(number) + 1 if number.isdigit() else self.hl_next + 1
+        if level not in _LEVEL_NAME:
+            problem = "HL03 is not a billing provider (20), subscriber (22) or patient (23) level"
+            self._add_error(_Error(where, problem))
+        stack = self.hl_stack
+        if parent:
+            while stack and stack[-1][0] != parent:
+                stack.pop()
+            if not stack:
+                self._add_error(_Error(where, _SEG_TEXT["HL2"]))
+            elif level in _HL_PARENT and stack[-1][1] != _HL_PARENT[level]:
+                problem = (
+                    f"HL02: a {_LEVEL_NAME[level]} level ({level}) must have a "
+                    f"{_LEVEL_NAME[_HL_PARENT[level]]} level ({_HL_PARENT[level]}) as its parent"
+                )
+                self._add_error(_Error(where, problem))
+        else:
+            stack.clear()
+            if level in _HL_PARENT:
+                problem = f"HL02 is empty: a {_LEVEL_NAME[level]} level needs a parent level"
+                self._add_error(_Error(where, problem))
+        stack.append((number, level))
+
+    def _no_isa(self, first: Segment | None) -> None:
+        where = _Where(None, None, None, "", None, None, 1)
+        if first is not None:
+            problem = (
+                f"no ISA envelope: the input begins with {_seg_label(first.elements[0])}, not ISA; "
+                "an 837 needs its interchange envelope (ISA ... IEA) to be read"
+            )
+            where = where._replace(seg_id=first.elements[0])
+        else:
+            problem = "not an X12 interchange: the input does not begin with an ISA segment"
+        self._loose_record([_Error(where, problem)])
+
+    def _end_of_input(self) -> None:
+        if self.txn is not None or self.skip_txn:
+            self._no_trailer("SE", "transaction set", "")
+        if self.in_gs:
+            self._no_trailer("GE", "functional group", "")
+        if self.in_isa:
+            self._no_trailer("IEA", "interchange", "")
+        self._end_interchange()
+        if self.position == 0:  # nothing read and nothing reported: never silently empty
+            where = _Where(None, None, None, "ISA", None, None, 1)
+            problem = (
+                "no claim could be read: no functional group followed the ISA (are the ISA's "
+                "separators right?)"
+            )
+            self._loose_record([_Error(where, problem)])
 
 
 def _pointer(value: str) -> Any:
     return int(value) if value.isdigit() else value
-
-
-def _code(value: str) -> str:
-    """An envelope code for a message: shown only when it looks like a code."""
-    return value if re.fullmatch(r"[A-Z0-9]{1,12}", value) else "(unreadable)"
-
-
-def _not_x12(text: str) -> str:
-    if "does not begin with 'ISA'" in text:
-        return "not an X12 interchange: the input does not begin with an ISA segment"
-    if "ISA line is only" in text:
-        return "the ISA segment is not the fixed 106 characters X12 requires"
-    if "Interchange Control Version Number is unknown" in text:
-        return "ISA12 is not a known X12 version (00401 or 00501)"
-    if "ISA segment must have 16 elements" in text:
-        return "an ISA segment does not have 16 elements"
-    return "the X12 envelope cannot be read"
-
-
-def _envelope_text(text: str) -> str:
-    """pyx12's ISA/GS/ST messages name control numbers and counts only; keep them to one line."""
-    line = " ".join(text.split())
-    return line if re.fullmatch(r"[A-Za-z0-9 .,=()\"'/:-]{1,200}", line) else "envelope error"
 
 
 def _beneficiary(draft: _ClaimDraft) -> str:
@@ -955,6 +969,7 @@ def _document(
                 "revenue_code": ln.revenue_code if institutional else None,
                 "diagnosis_pointers": pointers,
                 "rendering_npi": ln.rendering or draft.rendering,
+                "charge": ln.charge,
                 "session_ids": [],
             }
         )
@@ -974,11 +989,18 @@ def _document(
     return document, sources
 
 
-def read_records(stream: IO[bytes] | IO[str], *, name: str = "-") -> Iterator[Record]:
+def read_records(
+    stream: IO[bytes] | IO[str], *, name: str = "-", validate: bool = False
+) -> Iterator[Record]:
     """Yield one record per claim (CLM segment) of an X12 837P/837I input, in file order.
 
     ``name`` (the file name, ``-`` for stdin) starts every ``source``. Records without a claim carry
-    the structure problems (DS003) that belong to no claim. The stream is read once, segment by
-    segment; memory holds one transaction set's claims at a time.
+    the structure problems (DS003) that belong to no claim. The stream is read once, in chunks.
+    ``validate`` reads with pyx12 instead, validating every segment against the implementation
+    guide (needs the extra ``dsmt-rules[x12]``; a few hundred claims per second).
     """
-    return _Reader(stream, name).records()
+    if validate:
+        from dsmt_rules.adapters._x12validate import read_validated
+
+        return read_validated(stream, name=name)
+    return _ScanReader(stream, name).records()
