@@ -123,6 +123,7 @@ def settings_from_params(params: Mapping[str, Any]) -> Settings:
         icd10cm_files=tuple(params.get("icd10cm_file") or ()),
         batch_memory=params.get("batch_memory") or DEFAULT_BATCH_MEMORY,
         temp_dir=params.get("temp_dir"),
+        x12_validate=bool(params.get("x12_validate")),
     )
 
 
@@ -189,6 +190,14 @@ CHECK_OPTIONS: list[Callable[[_F], _F]] = [
         "--temp-dir",
         metavar="DIR",
         help="Where a batch spills past --batch-memory [default: the system's temporary directory].",
+    ),
+    click.option(
+        "--x12-validate",
+        is_flag=True,
+        default=False,
+        help="Validate X12 837 input against the implementation guide with pyx12 (every segment "
+        "and element, DS003; needs the x12 extra; about 40x slower than the default reader, "
+        "which checks the envelope, counts and HL links).",
     ),
 ]
 """The ``check`` options that configure the rules; :class:`~dsmt_rules.settings.Settings` holds

@@ -42,6 +42,8 @@ class Settings:
     """MiB a batch holds (claims waiting for their beneficiary, then reports) before it spills."""
     temp_dir: str | None = None
     """Where a batch spills (None: the system's temporary directory)."""
+    x12_validate: bool = False
+    """Read X12 837 input with pyx12's full implementation-guide validation (extra ``x12``)."""
 
 
 def build_ruleset(settings: Settings) -> Ruleset:

@@ -72,6 +72,8 @@ class Scan(enum.Enum):
     """An ISA that is not the fixed 106 characters: its separators were found by counting."""
     UNTERMINATED = "unterminated"
     """The input ends inside a segment (no terminator): a truncated file, or a missing last ``~``."""
+    BAD_ISA = "bad-isa"
+    """The input begins with an ISA whose separators cannot be found: nothing can be read."""
     NO_ISA = "no-isa"
     """The input does not begin with an ISA; ``segment`` is its first segment when it looks like
     X12 (an 837 that starts with GS or ST), else None."""
@@ -127,6 +129,9 @@ class Scanner:
             if text[:2] in ("GS", "ST") and len(text) > 2:
                 first = Segment(text[:200].split(text[2])[:2], ":")
             yield Scan.NO_ISA, first
+            return
+        if not self._isa(text)[0]:
+            yield Scan.BAD_ISA, None
             return
         pending = text
         eof = False

@@ -650,8 +650,8 @@ class _ScanReader(_Mapper):
                 problem = "the input ends inside this segment (no segment terminator): truncated?"
                 self._segment(seg)
                 self._add_error(_Error(self._here(seg.elements[0]), problem), scope="txn")
-            else:  # Scan.NO_ISA
-                self._no_isa(seg)
+            else:  # Scan.NO_ISA, Scan.BAD_ISA
+                self._no_isa(seg, kind)
                 yield from self._drain()
                 return
             if self.out:
@@ -886,9 +886,14 @@ class _ScanReader(_Mapper):
                 self._add_error(_Error(where, problem))
         stack.append((number, level))
 
-    def _no_isa(self, first: Segment | None) -> None:
-        where = _Where(None, None, None, "", None, None, 1)
-        if first is not None:
+    def _no_isa(self, first: Segment | None, kind: Scan) -> None:
+        where = _Where(None, None, None, "ISA", None, None, 1)
+        if kind is Scan.BAD_ISA:
+            problem = (
+                "the ISA segment is not the fixed 106 characters X12 requires, and its separators "
+                "cannot be found: the input was not read"
+            )
+        elif first is not None:
             problem = (
                 f"no ISA envelope: the input begins with {_seg_label(first.elements[0])}, not ISA; "
                 "an 837 needs its interchange envelope (ISA ... IEA) to be read"
