@@ -40,7 +40,7 @@ I837 = FIXTURES / "dsmt-837i.837"
 BROKEN = FIXTURES / "broken-837p.837"
 REFERENCE = FIXTURES / "dsmt-reference.jsonl"
 MUE = FIXTURES / "mue-practitioner.csv"
-THIRD_PARTY = Path(__file__).parents[2].parent / "shared" / "fixtures" / "x12-third-party"
+THIRD_PARTY = FIXTURES / "third-party"  # copies of ../shared/fixtures/x12-third-party
 
 
 def _read(data: bytes | Path, name: str = "in.837", *, validate: bool = False) -> list[Record]:

@@ -642,7 +642,11 @@ class _ScanReader(_Mapper):
                 self._segment(seg)
             elif kind is Scan.EMPTY:
                 problem = "an empty segment follows this one (two terminators in a row); skipped"
-                self._add_error(_Error(self._here(self.last_id), problem))
+                err = _Error(self._here(self.last_id), problem)
+                if self.txn is None and self.in_isa and not self.isa_reported:
+                    self.isa_errors.append(err)  # in the interchange's envelope: its first claim
+                else:
+                    self._add_error(err)
             elif kind is Scan.ISA_LENGTH:
                 self.short_isa = True
             elif kind is Scan.UNTERMINATED:
@@ -723,6 +727,8 @@ class _ScanReader(_Mapper):
         if self.txn is not None or self.skip_txn:
             self._no_trailer("SE", "transaction set", seg_id)
         if seg_id == "ISA":
+            if self.in_gs:
+                self._no_trailer("GE", "functional group", seg_id)
             if self.in_isa:
                 self._no_trailer("IEA", "interchange", seg_id)
             self._isa(seg)
