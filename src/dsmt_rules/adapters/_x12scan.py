@@ -32,11 +32,13 @@ class Segment:
     ``NM109`` is element 9, ``SV101-2`` component 2 of element 1; absent is ``None``.
     """
 
-    __slots__ = ("component", "elements")
+    __slots__ = ("_split", "component", "elements")
 
     def __init__(self, elements: list[str], component: str) -> None:
         self.elements = elements
         self.component = component
+        self._split: dict[int, list[str]] | None = None
+        """Composite elements split into components, once each."""
 
     def get_seg_id(self) -> str:
         return self.elements[0]
@@ -57,7 +59,12 @@ class Segment:
         index = int(ref[dash - 2 : dash])
         if index >= len(self.elements):
             return None
-        parts = self.elements[index].split(self.component)
+        split = self._split
+        if split is None:
+            split = self._split = {}
+        parts = split.get(index)
+        if parts is None:
+            parts = split[index] = self.elements[index].split(self.component)
         sub = int(ref[dash + 1 :])
         return parts[sub - 1] if sub <= len(parts) else None
 

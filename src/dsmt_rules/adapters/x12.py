@@ -198,6 +198,11 @@ def _v(seg: Any, ref: str) -> str:
 def _date(value: str) -> Any:
     """D8 ``CCYYMMDD`` (or the start of an RD8 range) as a date; the raw text when not a date."""
     text = value.split("-", 1)[0]
+    if len(text) == 8 and text.isdigit():  # the usual CCYYMMDD, without strptime's cost
+        try:
+            return dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
+        except ValueError:
+            return value
     try:
         return dt.datetime.strptime(text, "%Y%m%d").date()
     except ValueError:
