@@ -651,3 +651,103 @@ def test_cli_bad_reference_or_mue_is_one_line_and_exit_2(
     assert status == 2
     assert message in err
     assert err.count("\n") == 1
+
+
+# --- the default reader's own envelope checks -----------------------------------------------------
+
+
+def test_default_reader_on_the_broken_file_reports_the_envelope_once() -> None:
+    records = _read(BROKEN, "broken-837p.837")
+    got = [(r.claim_id, [(p.segment, p.problem) for p in r.structure]) for r in records]
+    assert got == [
+        ("C-1", []),  # N401 and CLM07 are element errors: --x12-validate finds them
+        (
+            "C-2",
+            [
+                (
+                    "segment 44 (SE)",
+                    "SE01 counts 49 segments; there are 44 (reported once, for the 2 claims of "
+                    "the transaction set)",
+                )
+            ],
+        ),
+        ("C-3", []),
+        (
+            None,
+            [
+                (
+                    "GS (segment 75 of the file)",
+                    "functional group GS01=HC GS08=004010X098A1 is not an 837P (005010X222A1/A2) "
+                    "or 837I (005010X223A2/A3) claim group; its transaction sets were not read",
+                )
+            ],
+        ),
+        ("C-4", []),
+        (
+            None,
+            [("IEA (segment 109 of the file)", "IEA01 counts 2 functional groups; there are 1")],
+        ),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("head", "first"), [(b"GS*HC*SUB*RCV~", "GS"), (b"ST*837*0001*005010X222A1~", "ST")]
+)
+def test_an_837_without_its_isa_is_one_ds003(head: bytes, first: str) -> None:
+    (record,) = _read(head + b"BHT*0019*00*B1*20260301*1200*CH~", "n.837")
+    (problem,) = record.structure
+    assert record.claim is None
+    assert problem.problem.startswith(f"no ISA envelope: the input begins with {first}, not ISA")
+
+
+def test_hl_links_are_checked() -> None:
+    data = _professional().replace(b"HL*2*1*22*0~", b"HL*3*7*22*0~")
+    (record,) = _read(data)
+    assert record.claim is not None
+    assert [(p.segment, p.problem) for p in record.structure] == [
+        ("segment 11 (HL)", "HL01 does not number the hierarchical levels 1, 2, 3 in order"),
+        ("segment 11 (HL)", "HL02 names a parent level that does not exist"),
+    ]
+    patient = _professional(patient="HL*3*1*23*0~PAT*19~NM1*QC*1*KID*ANN~")
+    (record,) = _read(patient)
+    assert [p.problem for p in record.structure] == [
+        "HL02: a patient level (23) must have a subscriber level (22) as its parent"
+    ]
+
+
+def test_default_reader_truncated_file_keeps_its_claims() -> None:
+    data = P837.read_bytes()
+    cut = data[: data.index(b"CLM*DS101*")]  # ends before the third claim's CLM: no SE, GE, IEA
+    records = _read(cut, "cut.837")
+    assert [r.claim_id for r in records] == ["CLEAN-P", "DS002", None]
+    assert [p.problem for p in records[1].structure] == [
+        "the input ends before the SE of this transaction set: truncated? (reported once, for "
+        "the 2 claims of the transaction set)"
+    ]
+    assert [p.problem for p in records[2].structure] == [
+        "the input ends before the GE of this functional group: truncated?",
+        "the input ends before the IEA of this interchange: truncated?",
+    ]
+
+
+def test_default_reader_reports_a_last_segment_without_terminator() -> None:
+    data = _professional().rstrip(b"~")  # the IEA is read; its record says what is odd
+    claim, trailer = _read(data)
+    assert claim.claim is not None
+    assert claim.structure == ()
+    assert trailer.claim is None
+    assert [(p.segment, p.problem) for p in trailer.structure] == [
+        (
+            "IEA (segment 24 of the file)",
+            "the input ends inside this segment (no segment terminator): truncated?",
+        )
+    ]
+
+
+def test_default_reader_skips_unrecognized_and_stray_segments() -> None:
+    data = _professional().replace(b"LX*1~", b"lx*1~LX*1~").replace(b"GE*1*9~", b"N3*X~GE*1*9~")
+    records = _read(data)
+    assert records[0].claim is not None
+    problems = [p.problem for r in records for p in r.structure]
+    assert "a segment with an unrecognized segment id was skipped" in problems
+    assert "segment N3 is outside a transaction set (no ST before it); it was skipped" in problems
