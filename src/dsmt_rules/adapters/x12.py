@@ -635,6 +635,9 @@ class _ScanReader(_Mapper):
         """A segment outside a transaction set was reported (one report per run of them)."""
         self.short_isa = False
         self.hl_next = 1
+        self.subscribers = 0
+        """Subscriber levels (HL03 22) in the current transaction set."""
+        self.seen_group = False
         self.hl_stack: list[tuple[str, str]] = []
         """(HL01, HL03) of the levels above the current one, outermost first."""
         self.ids_ok: set[str] = set()
@@ -811,6 +814,7 @@ class _ScanReader(_Mapper):
 
     def _gs(self, seg: Segment) -> None:
         self.in_gs = True
+        self.seen_group = True
         self.sets = 0
         self.groups += 1
         self.stray = False
@@ -861,17 +865,22 @@ class _ScanReader(_Mapper):
         self.seg_pos = 1
         self.loops = Loops(self.form is ClaimForm.INSTITUTIONAL)
         self.hl_next = 1
+        self.subscribers = 0
         self.hl_stack.clear()
 
     def _se(self, seg: Segment, where: _Where) -> None:
         assert self.txn is not None
         self._count(seg, "segments", self.seg_pos)
         self._control(seg, "ST02", self.txn.st02)
+        if not self.subscribers:
+            problem = "the transaction set has no subscriber level (HL03 22), so no claim"
+            self._add_error(_Error(where, problem), scope="txn")
         self._finish_transaction()
         del where
 
     def _hl(self, seg: Segment, where: _Where) -> None:
         number, parent, level = seg.element(1), seg.element(2), seg.element(3)
+        self.subscribers += level == "22"
         if number != str(self.hl_next):
             self._add_error(_Error(where, _SEG_TEXT["HL1"]))
         self.hl_next = int(number) + 1 if number.isdigit() else self.hl_next + 1
@@ -924,10 +933,12 @@ class _ScanReader(_Mapper):
         self._end_interchange()
         if self.position == 0:  # nothing read and nothing reported: never silently empty
             where = _Where(None, None, None, "ISA", None, None, 1)
-            problem = (
-                "no claim could be read: no functional group followed the ISA (are the ISA's "
-                "separators right?)"
-            )
+            problem = "the input holds no claim (no CLM segment)"
+            if not self.seen_group:
+                problem = (
+                    "no claim could be read: no functional group followed the ISA (are the ISA's "
+                    "separators right?)"
+                )
             self._loose_record([_Error(where, problem)])
 
 
