@@ -751,3 +751,31 @@ def test_default_reader_skips_unrecognized_and_stray_segments() -> None:
     problems = [p.problem for r in records for p in r.structure]
     assert "a segment with an unrecognized segment id was skipped" in problems
     assert "segment N3 is outside a transaction set (no ST before it); it was skipped" in problems
+
+
+def test_cli_x12_validate_adds_pyx12s_findings(capsys: pytest.CaptureFixture[str]) -> None:
+    from dsmt_rules.cli import main
+
+    def ds003(*options: str) -> list[list[str]]:
+        main(["check", str(BROKEN), "--format", "jsonl", "--no-progress", *options])
+        reports = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        return [
+            [f["ctx"]["segment"] for f in r["findings"] if f["code"] == "DS003"] for r in reports
+        ]
+
+    default = ds003()
+    validated = ds003("--x12-validate")
+    assert default[0] == []
+    assert validated[0] == ["segment 9 (N4)", "segment 18 (CLM)"]  # element errors: pyx12 only
+    assert default[1] == validated[1] == ["segment 44 (SE)"]  # once, on the last claim
+    assert len(default) == len(validated) == 6
+
+
+def test_settings_x12_validate_reaches_the_reader() -> None:
+    from dsmt_rules.adapters import open_batch
+
+    with BROKEN.open("rb") as fast, BROKEN.open("rb") as slow:
+        plain = list(open_batch([("b.837", fast)]))
+        checked = list(open_batch([("b.837", slow)], x12_validate=True))
+    assert [len(r.structure) for r in plain] == [0, 1, 0, 1, 0, 1]
+    assert [len(r.structure) for r in checked] == [2, 1, 0, 1, 0, 1]
