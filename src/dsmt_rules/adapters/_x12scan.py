@@ -52,21 +52,32 @@ class Segment:
         return elements[index].strip() if index < len(elements) else ""
 
     def get_value(self, ref: str) -> str | None:
-        dash = ref.find("-")
-        if dash < 0:
-            index = int(ref[-2:])
-            return self.elements[index] if index < len(self.elements) else None
-        index = int(ref[dash - 2 : dash])
+        where = _REFS.get(ref)
+        if where is None:
+            where = _REFS[ref] = _ref(ref)
+        index, sub = where
         if index >= len(self.elements):
             return None
+        if not sub:
+            return self.elements[index]
         split = self._split
         if split is None:
             split = self._split = {}
         parts = split.get(index)
         if parts is None:
             parts = split[index] = self.elements[index].split(self.component)
-        sub = int(ref[dash + 1 :])
         return parts[sub - 1] if sub <= len(parts) else None
+
+
+_REFS: dict[str, tuple[int, int]] = {}
+"""Element references read so far (``SV101-2`` -> (1, 2)): each is parsed once."""
+
+
+def _ref(ref: str) -> tuple[int, int]:
+    dash = ref.find("-")
+    if dash < 0:
+        return int(ref[-2:]), 0
+    return int(ref[dash - 2 : dash]), int(ref[dash + 1 :])
 
 
 class Scan(enum.Enum):

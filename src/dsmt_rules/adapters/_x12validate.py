@@ -287,7 +287,7 @@ class _Reader(_Mapper):
         self.node = node
         where = self._where(seg_id, node)
         try:
-            self._map(seg, seg_id, where)
+            self._map(seg, seg_id, where.loop or "", where.seg_pos or 0)
         except Exception as exc:  # a segment the mapping cannot read: report, do not crash
             problem = f"segment {_seg_label(seg_id)} could not be read ({type(exc).__name__})"
             self._add_error(_Error(where, problem))

@@ -53,6 +53,10 @@ SUPPORTED_VERSIONS: Mapping[str, tuple[str, ClaimForm]] = {
 _ICD10 = {"ABK", "ABF"}
 _ICD9 = {"BK", "BF"}
 _CHARGE = re.compile(r"\d{1,10}(?:\.\d{1,4})?")
+_HI_REFS = tuple((f"HI{i:02d}-1", f"HI{i:02d}-2") for i in range(1, 100))
+_SV101_MODIFIERS = tuple(f"SV101-{k}" for k in range(3, 7))
+_SV202_MODIFIERS = tuple(f"SV202-{k}" for k in range(3, 7))
+_SV107_POINTERS = tuple(f"SV107-{k}" for k in range(1, 5))
 
 # --- errors and positions ------------------------------------------------------------------------
 
@@ -409,10 +413,11 @@ class _Mapper:
         self.position += 1
         clm01 = draft.clm01
 
+        head = self._source(_Where(draft.isa13, None, draft.st02, "", "-", 0, 0), clm01)
+        head = head[: head.rindex(" loop ")]
+
         def at(place: _At) -> str:
-            loop, pos = place
-            w = _Where(draft.isa13, None, draft.st02, "", loop, pos, 0)
-            return self._source(w, clm01)
+            return f"{head} loop {place[0] or '?'} seg {place[1]}"
 
         errors.sort(key=lambda e: e.where.file_seg)
         structure = tuple(self._problem(e, clm01) for e in errors)
@@ -463,10 +468,10 @@ class _Mapper:
 
     # -- mapping ----------------------------------------------------------------------------------
 
-    def _map(self, seg: Any, seg_id: str, where: _Where) -> None:
-        """Map one segment placed in its loop (``where.loop``) to the claim drafts."""
-        loop = where.loop or ""
-        here: _At = (loop, where.seg_pos or 0)
+    def _map(self, seg: Any, seg_id: str, loop: str, pos: int) -> None:
+        """Map one segment placed in its loop, at ``pos`` in its transaction set, to the claim
+        drafts (only the segments of :data:`_MAPPED` change them)."""
+        here: _At = (loop, pos)
         if seg_id == "HL":
             self._close_claim()
             if loop == "2000A":
@@ -563,9 +568,9 @@ class _Mapper:
             line.referring = _npi(seg)
 
     def _hi(self, seg: Any, claim: _ClaimDraft, here: _At) -> None:
-        for i in range(1, len(seg) + 1):
-            qualifier = _v(seg, f"HI{i:02d}-1")
-            code = _v(seg, f"HI{i:02d}-2")
+        for qualifier_ref, code_ref in _HI_REFS[: len(seg)]:
+            qualifier = _v(seg, qualifier_ref)
+            code = _v(seg, code_ref)
             if not code:
                 continue
             if qualifier in _ICD10:
@@ -589,17 +594,17 @@ class _Mapper:
     def _sv1(self, seg: Any, claim: _ClaimDraft, line: _Line, here: _At) -> None:
         line.service_at = here
         line.hcpcs = _v(seg, "SV101-2").upper() or None
-        line.modifiers = [m.upper() for m in (_v(seg, f"SV101-{k}") for k in range(3, 7)) if m]
+        line.modifiers = [m.upper() for m in (_v(seg, ref) for ref in _SV101_MODIFIERS) if m]
         line.units = _quantity(_v(seg, "SV104"))
         line.charge = _charge(_v(seg, "SV102"))
         line.place_of_service = _v(seg, "SV105") or claim.facility
-        line.pointers = [_pointer(p) for p in (_v(seg, f"SV107-{k}") for k in range(1, 5)) if p]
+        line.pointers = [_pointer(p) for p in (_v(seg, ref) for ref in _SV107_POINTERS) if p]
 
     def _sv2(self, seg: Any, line: _Line, here: _At) -> None:
         line.service_at = here
         line.revenue_code = _v(seg, "SV201") or None
         line.hcpcs = _v(seg, "SV202-2").upper() or None
-        line.modifiers = [m.upper() for m in (_v(seg, f"SV202-{k}") for k in range(3, 7)) if m]
+        line.modifiers = [m.upper() for m in (_v(seg, ref) for ref in _SV202_MODIFIERS) if m]
         line.units = _quantity(_v(seg, "SV205"))
         line.charge = _charge(_v(seg, "SV203"))
 
@@ -609,6 +614,9 @@ def _once(err: _Error, scope: str) -> _Error:
 
 
 _HL_PARENT = {"22": "20", "23": "22"}
+_ENVELOPE = frozenset({"ISA", "GS", "GE", "IEA"})
+_MAPPED = frozenset({"HL", "SE", "CLM", "NM1", "DMG", "LX", "HI", "REF", "DTP", "SV1", "SV2"})
+"""The segments :meth:`_Mapper._map` reads; the others only take their place in the loops."""
 _LEVEL_NAME = {"20": "billing provider", "22": "subscriber", "23": "patient"}
 
 
@@ -644,8 +652,9 @@ class _ScanReader(_Mapper):
         self.last_id = ""
 
     def records(self) -> Iterator[Record]:
+        segment = Scan.SEGMENT
         for kind, seg in Scanner(self.stream):
-            if kind is Scan.SEGMENT:
+            if kind is segment:
                 assert seg is not None
                 self._segment(seg)
             elif kind is Scan.EMPTY:
@@ -688,7 +697,7 @@ class _ScanReader(_Mapper):
                 self._unrecognized(seg)
                 return
             self.ids_ok.add(seg_id)
-        if seg_id in ("ISA", "GS", "GE", "IEA"):
+        if seg_id in _ENVELOPE:
             self._envelope(seg, seg_id)
             return
         if self.skip_group:
@@ -708,18 +717,17 @@ class _ScanReader(_Mapper):
             return
         self.seg_pos += 1
         loop = self.loops.place(seg)
-        where = _Where(
-            self.isa13, self.gs06, self.txn.st02, seg_id, loop, self.seg_pos, self.file_seg
-        )
+        if seg_id not in _MAPPED:
+            return
         try:
-            self._map(seg, seg_id, where)
+            self._map(seg, seg_id, loop, self.seg_pos)
         except Exception as exc:  # a segment the mapping cannot read: report, do not crash
             problem = f"segment {seg_id} could not be read ({type(exc).__name__})"
-            self._add_error(_Error(where, problem))
+            self._add_error(_Error(self._here(seg_id), problem))
         if seg_id == "HL":
-            self._hl(seg, where)
+            self._hl(seg, self._here(seg_id))
         elif seg_id == "SE":
-            self._se(seg, where)
+            self._se(seg, self._here(seg_id))
 
     def _unrecognized(self, seg: Segment) -> None:
         problem = "a segment with an unrecognized segment id was skipped"
