@@ -4,7 +4,7 @@ pyx12 does the reading here: it splits segments, walks the implementation guide'
 (005010X222A1 for 837P, 005010X223A2 for 837I) and validates segments and elements. This module
 drives it segment by segment, so that an error that stops pyx12 in one transaction set is
 reported there and reading resumes at the next ST, GS or ISA; the claims are mapped by the same
-code as the default reader's (:class:`dsmt_rules.adapters.x12._Mapper`). Files that declare the
+code as the default reader's (:class:`dsmt_rules.adapters._x12read._Mapper`). Files that declare the
 errata versions 005010X222A2 / 005010X223A3 are validated with the base maps: GS08 and ST03 are set
 to the base version on the parsed segment before pyx12 sees it.
 """
@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterator
 from typing import IO, Any
 
-from dsmt_rules.adapters.x12 import (
+from dsmt_rules.adapters._x12read import (
     _SEG_TEXT,
     SUPPORTED_VERSIONS,
     _Error,

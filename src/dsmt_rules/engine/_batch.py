@@ -27,7 +27,14 @@ from pathlib import Path
 from typing import Any
 
 from dsmt_rules.catalog import rule_for
-from dsmt_rules.engine._kernel import Prepared, finish, finish_with_book, prepare, quiet_lines
+from dsmt_rules.engine._kernel import (
+    Prepared,
+    finish,
+    finish_with_book,
+    prepare,
+    quiet_lines,
+    unbooked,
+)
 from dsmt_rules.engine._ruleset import Ruleset
 from dsmt_rules.findings import ClaimSummary, Finding, Report, Severity, SummaryLine
 from dsmt_rules.history import Book
@@ -41,7 +48,7 @@ from dsmt_rules.history._ledger import (
 )
 from dsmt_rules.models import Claim, IndividualReason, SpecialNeed, Training
 from dsmt_rules.profiles import Profile
-from dsmt_rules.records import Record
+from dsmt_rules.records import Record, failure_of
 
 __all__ = ["DEFAULT_MEMORY", "finish_packed", "prepare_packed", "run"]
 
@@ -342,26 +349,33 @@ def prepare_packed(
 ) -> tuple[str | None, bytes, Report | None]:
     """The kernel's first stage for one record, as bytes to hold or ship: ``(beneficiary key,
     marshalled prepared claim, None)``, or ``(None, b"", report)`` for a record that is not a claim
-    (its report is final). The bytes hold plain values only (codes, counts, ordinal dates, ids)."""
+    (its report is final). The bytes hold plain values only (codes, counts, ordinal dates, ids).
+
+    Guarded as :func:`~dsmt_rules.engine._kernel.prepare` is: a claim whose facts cannot be
+    packed gets DS005 for the history rules and its report at once."""
     p = prepare(record, seq, rules, facts=False)
     claim = record.claim
     if p.key is None or claim is None:
         return None, b"", finish((p,), rules)[0]
-    packed = _dumps(
-        (
-            seq,
-            p.position,
-            p.claim_id,
-            p.key,
-            tuple([_pack_finding(f) for f in p.findings]),
-            _packed_facts_of(claim, rules.profile, seq),
-            p.dsmt,
-            p.source,
-            tuple(p.sources.items()),
-            tuple(sorted(p.unknown)),
-            None if p.claim is None else (p.claim[0], tuple(tuple(x) for x in p.claim[1])),
+    try:
+        packed = _dumps(
+            (
+                seq,
+                p.position,
+                p.claim_id,
+                p.key,
+                tuple([_pack_finding(f) for f in p.findings]),
+                _packed_facts_of(claim, rules.profile, seq),
+                p.dsmt,
+                p.source,
+                tuple(p.sources.items()),
+                tuple(sorted(p.unknown)),
+                None if p.claim is None else (p.claim[0], tuple(tuple(x) for x in p.claim[1])),
+            )
         )
-    )
+    except Exception as exc:  # the guard: the claim cannot join its beneficiary's group
+        failure = failure_of("the history rules", exc)
+        return None, b"", unbooked((p,), failure)[0]
     return p.key, packed, None
 
 
@@ -386,33 +400,46 @@ def _finish_group(blobs: Sequence[bytes], rules: Ruleset, order: _Order) -> None
 
     A quiet group (the usual one) costs no book and no objects. Otherwise the book is made of
     every claim's facts, and each claim is unpacked, finished and dropped in turn: a beneficiary
-    with very many claims holds its claims' facts and marshalled bytes, nothing more.
+    with very many claims holds its claims' facts and marshalled bytes, nothing more. The guard:
+    if the group's book cannot be made, each of its claims gets DS005 for the history rules.
     """
-    if _quiet_group(blobs, rules):
+    try:
+        quiet = _quiet_group(blobs, rules)
+        if not quiet:
+            facts = [_unpack_facts(_loads(blob)[5]) for blob in blobs]
+            book = Book.of(facts, rules.profile)
+    except Exception as exc:  # the guard
+        failure = failure_of("the history rules", exc)
+        for blob in blobs:
+            p = _prepared_of(_loads(blob), None)
+            order.add(p.seq, unbooked((p,), failure)[0])
+        return
+    if quiet:
         for blob in blobs:
             t = _loads(blob)
             order.add_packed(t[0], _packed_report(t))
         return
-    facts = [_unpack_facts(_loads(blob)[5]) for blob in blobs]
-    book = Book.of(facts, rules.profile)
     for blob, f in zip(blobs, facts, strict=True):
-        seq, position, claim_id, key, findings, _facts, dsmt, source, sources, unknown, summary = (
-            _loads(blob)
-        )
-        p = Prepared(
-            seq,
-            position,
-            claim_id,
-            key,
-            tuple(_unpack_finding(x) for x in findings),
-            f,
-            dsmt,
-            source,
-            {tuple(loc): where for loc, where in sources},
-            frozenset(unknown),
-            _unpack_summary(summary),
-        )
-        order.add(seq, finish_with_book(p, book, rules))
+        p = _prepared_of(_loads(blob), f)
+        order.add(p.seq, finish_with_book(p, book, rules))
+
+
+def _prepared_of(t: tuple[Any, ...], facts: ClaimFacts | None) -> Prepared:
+    """The :class:`Prepared` of a packed prepared claim, with its unpacked ``facts``."""
+    seq, position, claim_id, key, findings, _facts, dsmt, source, sources, unknown, summary = t
+    return Prepared(
+        seq,
+        position,
+        claim_id,
+        key,
+        tuple(_unpack_finding(x) for x in findings),
+        facts,
+        dsmt,
+        source,
+        {tuple(loc): where for loc, where in sources},
+        frozenset(unknown),
+        _unpack_summary(summary),
+    )
 
 
 def _quiet_group(blobs: Sequence[bytes], rules: Ruleset) -> bool:

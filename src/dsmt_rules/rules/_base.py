@@ -239,6 +239,8 @@ class Rule:
     also leaves the line's units over its time, DS103). The rule's example, the docs and
     ``claims(violating=...)`` of :mod:`dsmt_rules.strategies` allow exactly these."""
     example_options: ClassVar[Mapping[str, object]] = {}
+    example_faults: ClassVar[tuple[str, ...]] = ()
+    """Rules made to fail when the example (not ``use_instead``) is checked (DS005 only)."""
     """Keyword options for :func:`dsmt_rules.engine.ruleset` that the examples need (DS109: ``mue``)."""
     runs_without_dsmt_lines: ClassVar[bool] = False
     """True only for rules that look at claims that have no DSMT line (DS002)."""
