@@ -750,7 +750,10 @@ def test_default_reader_skips_unrecognized_and_stray_segments() -> None:
     assert records[0].claim is not None
     problems = [p.problem for r in records for p in r.structure]
     assert "a segment with an unrecognized segment id was skipped" in problems
-    assert "segment N3 is outside a transaction set (no ST before it); it was skipped" in problems
+    assert (
+        "segment N3 follows the SE of its transaction set, with no ST before it; the segments up "
+        "to the next SE were read as part of that transaction set"
+    ) in problems
 
 
 def test_cli_x12_validate_adds_pyx12s_findings(capsys: pytest.CaptureFixture[str]) -> None:

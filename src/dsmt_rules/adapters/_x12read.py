@@ -633,6 +633,9 @@ class _ScanReader(_Mapper):
         self.hl_stack: list[tuple[str, str]] = []
         """(HL01, HL03) of the levels above the current one, outermost first."""
         self.ids_ok: set[str] = set()
+        self.last_set: str | None = None
+        """ST02 of the last transaction set read in this group, for :meth:`_resume`."""
+        self.resumed = False
         self.last_id = ""
 
     def records(self) -> Iterator[Record]:
@@ -681,15 +684,22 @@ class _ScanReader(_Mapper):
                 self._unrecognized(seg)
                 return
             self.ids_ok.add(seg_id)
+        if seg_id == "ISA" and len(seg) < 16 and self.txn is not None:
+            self._unrecognized(seg)  # a broken ISA inside a transaction set: not an interchange
+            return
         if seg_id in _ENVELOPE:
             self._envelope(seg, seg_id)
             return
         if self.skip_group:
             self.sets += seg_id == "ST"
+            if seg_id == "CLM":
+                self._unread_claim(seg, "its functional group is not an 837P/837I claim group")
             return
         if seg_id == "ST":
             self._st(seg)
             return
+        if self.txn is None and not self.skip_txn and self.in_gs and self.last_set is not None:
+            self._resume(seg_id)
         if self.txn is None or self.skip_txn:
             if self.txn is None and not self.skip_txn and not self.stray:
                 problem = f"segment {seg_id} is outside a transaction set (no ST before it)"
@@ -698,6 +708,8 @@ class _ScanReader(_Mapper):
             if seg_id == "SE":
                 self.skip_txn = False
                 self.txn = None
+            elif seg_id == "CLM":
+                self._unread_claim(seg, "it is not inside a transaction set that is read")
             return
         self.seg_pos += 1
         loop = self.loops.place(seg)
@@ -712,6 +724,26 @@ class _ScanReader(_Mapper):
             self._hl(seg, self._here(seg_id))
         elif seg_id == "SE":
             self._se(seg, self._here(seg_id))
+
+    def _unread_claim(self, seg: Segment, why: str) -> None:
+        """A CLM that is not read still gets its record: claimless, with a DS003 that says why."""
+        clm01 = seg.element(1)
+        cid = clm01 if clm01 and len(clm01) <= 64 else None
+        where = _Where(self.isa13, self.gs06, None, "CLM", None, None, self.file_seg)
+        problem = self._problem(_Error(where, f"this claim was not read: {why}"), cid)
+        self.position += 1
+        self.out.append(Record(self.position, None, (), cid, problem.source, structure=(problem,)))
+
+    def _resume(self, seg_id: str) -> None:
+        """A segment after an SE and before the next ST (a stray SE ended the set early): the
+        transaction set is read on, with its levels, rather than lose the claims that follow."""
+        problem = (
+            f"segment {seg_id} follows the SE of its transaction set, with no ST before it; "
+            "the segments up to the next SE were read as part of that transaction set"
+        )
+        self.txn = _Transaction(self.last_set, self.form or ClaimForm.PROFESSIONAL)
+        self.resumed = True
+        self._add_error(_Error(self._here(seg_id), problem), scope="txn")
 
     def _unrecognized(self, seg: Segment) -> None:
         problem = "a segment with an unrecognized segment id was skipped"
@@ -808,6 +840,7 @@ class _ScanReader(_Mapper):
         self.in_gs = True
         self.seen_group = True
         self.sets = 0
+        self.last_set = None
         self.groups += 1
         self.stray = False
         self.gs06 = seg.element(6) or None
@@ -817,7 +850,7 @@ class _ScanReader(_Mapper):
             self._add_error(_Error(where, problem))
         fic, version = seg.element(1), seg.element(8)
         supported = SUPPORTED_VERSIONS.get(version) if fic == "HC" else None
-        if supported is None or self.icvn != "00501":
+        if supported is None:
             self.skip_group = True
             self.form = None
             self._add_error(_Error(where, _group_problem(fic, version)))
@@ -854,6 +887,8 @@ class _ScanReader(_Mapper):
             self.skip_txn = True
             return
         self._start_transaction(seg.element(2) or None)
+        self.last_set = seg.element(2) or "?"
+        self.resumed = False
         self.seg_pos = 1
         self.loops = Loops(self.form is ClaimForm.INSTITUTIONAL)
         self.hl_next = 1
@@ -862,7 +897,8 @@ class _ScanReader(_Mapper):
 
     def _se(self, seg: Segment, where: _Where) -> None:
         assert self.txn is not None
-        self._count(seg, "segments", self.seg_pos)
+        if not self.resumed:
+            self._count(seg, "segments", self.seg_pos)
         self._control(seg, "ST02", self.txn.st02)
         if not self.subscribers:
             problem = "the transaction set has no subscriber level (HL03 22), so no claim"

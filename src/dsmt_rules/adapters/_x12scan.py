@@ -120,7 +120,7 @@ class Scanner:
         if len(text) < 4:
             return False, False
         sep = text[3]
-        if len(text) >= 106 and text[103] == sep and text.count(sep, 0, 104) == 16:
+        if len(text) >= 106 and text[103] == sep and text[6] == sep and text[17] == sep:
             self.element, self.component, self.terminator = sep, text[104], text[105]
             self.repetition = text[82]
             return True, True
@@ -177,7 +177,7 @@ class Scanner:
                 if not part:
                     yield Scan.EMPTY, None
                     continue
-                if part.startswith("ISA") and k:
+                if part.startswith("ISA") and k and _separator(part[3:4], term):
                     found, fixed = self._isa(part + term)
                     if not found or self.terminator != term or self.element != sep:
                         # a later interchange with other separators: split again from its ISA
@@ -187,7 +187,10 @@ class Scanner:
                     comp = self.component
                     if not fixed:
                         yield Scan.ISA_LENGTH, None
-                yield Scan.SEGMENT, Segment(part.split(sep), comp)
+                elements = part.split(sep)
+                if elements[0] == "ISA" and len(elements) != 17:
+                    elements = _isa_elements(part, sep) or elements
+                yield Scan.SEGMENT, Segment(elements, comp)
             if restart:
                 continue
             if eof:
@@ -202,6 +205,27 @@ class Scanner:
         rest = pending.strip(" \t\r\n\x00\x1a")
         if rest:
             yield Scan.UNTERMINATED, Segment(rest.split(self.element), self.component)
+
+
+def _separator(char: str, terminator: str) -> bool:
+    """Whether ``char`` can be the element separator of a later ISA (else that "ISA" is a broken
+    segment, not an interchange: a letter, a digit, white space or the terminator in force)."""
+    return bool(char) and char != terminator and not char.isalnum() and not char.isspace()
+
+
+_ISA_FIELDS = (
+    (4, 6), (7, 17), (18, 20), (21, 31), (32, 34), (35, 50), (51, 53), (54, 69),
+    (70, 76), (77, 81), (82, 83), (84, 89), (90, 99), (100, 101), (102, 103), (104, 105),
+)  # fmt: skip
+"""ISA01 to ISA16 by their fixed positions (each element has a fixed length)."""
+
+
+def _isa_elements(part: str, sep: str) -> list[str] | None:
+    """The elements of a fixed-length ISA by position, when splitting it does not give 16 (a
+    separator character used in a value, such as ISA11 equal to the element separator)."""
+    if len(part) != 105 or any(part[end] != sep for _start, end in _ISA_FIELDS[:-1]):
+        return None
+    return ["ISA", *(part[start:end] for start, end in _ISA_FIELDS)]
 
 
 # --- loops ---------------------------------------------------------------------------------------
