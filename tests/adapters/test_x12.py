@@ -782,3 +782,19 @@ def test_settings_x12_validate_reaches_the_reader() -> None:
         checked = list(open_batch([("b.837", slow)], x12_validate=True))
     assert [len(r.structure) for r in plain] == [0, 1, 0, 1, 0, 1]
     assert [len(r.structure) for r in checked] == [2, 1, 0, 1, 0, 1]
+
+
+def test_non_ascii_digits_are_not_numbers() -> None:
+    # "³".isdigit() is True, int("³") fails: HL01 and SV107 are read as text, never a traceback
+    data = _professional(sv1="SV1*HC:G0109*100*UN*2***³").replace(
+        b"HL*1**20*1", "HL*³**20*1".encode()
+    )
+    (record,) = _read(data)
+    assert record.claim is None
+    assert record.problems == (
+        (("lines", 0, "diagnosis_pointers", 0), "Input should be a valid integer"),
+    )
+    assert [p.problem for p in record.structure] == [
+        "HL01 does not number the hierarchical levels 1, 2, 3 in order",
+        "HL02 names a parent level that does not exist",  # HL*2*1: no level 1
+    ]

@@ -186,7 +186,9 @@ def _v(seg: Any, ref: str) -> str:
 def _date(value: str) -> Any:
     """D8 ``CCYYMMDD`` (or the start of an RD8 range) as a date; the raw text when not a date."""
     text = value.split("-", 1)[0]
-    if len(text) == 8 and text.isdigit():  # the usual CCYYMMDD, without strptime's cost
+    if (
+        len(text) == 8 and text.isascii() and text.isdigit()
+    ):  # the usual CCYYMMDD, without strptime's cost
         try:
             return dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
         except ValueError:
@@ -230,9 +232,16 @@ def _charge(value: str) -> str | None:
     return text if _CHARGE.fullmatch(text) else value
 
 
+_GS01 = re.compile(r"[A-Z]{2}")
+_GS08 = re.compile(r"\d{6}(?:X\d{3}(?:[A-Z]\d)?)?")
+"""What GS01 and GS08 look like (an X12 version, 005010X222A1): only such values are named."""
+
+
 def _group_problem(fic: str, version: str) -> str:
+    fic = fic if _GS01.fullmatch(fic) else "(unreadable)"
+    version = version if _GS08.fullmatch(version) else "(unreadable)"
     return (
-        f"functional group GS01={_code(fic)} GS08={_code(version)} is not an 837P "
+        f"functional group GS01={fic} GS08={version} is not an 837P "
         "(005010X222A1/A2) or 837I (005010X223A2/A3) claim group; its transaction sets "
         "were not read"
     )
@@ -911,7 +920,8 @@ class _ScanReader(_Mapper):
         self.subscribers += level == "22"
         if number != str(self.hl_next):
             self._add_error(_Error(where, _SEG_TEXT["HL1"]))
-        self.hl_next = int(number) + 1 if number.isdigit() else self.hl_next + 1
+        whole = number.isascii() and number.isdigit()
+        self.hl_next = int(number) + 1 if whole else self.hl_next + 1
         if level not in _LEVEL_NAME:
             problem = "HL03 is not a billing provider (20), subscriber (22) or patient (23) level"
             self._add_error(_Error(where, problem))
@@ -971,7 +981,7 @@ class _ScanReader(_Mapper):
 
 
 def _pointer(value: str) -> Any:
-    return int(value) if value.isdigit() else value
+    return int(value) if value.isascii() and value.isdigit() else value
 
 
 def _beneficiary(draft: _ClaimDraft) -> str:

@@ -131,7 +131,10 @@ class Scanner:
                 return False, False
         if at + 2 >= len(text):
             return False, False
-        self.element, self.component, self.terminator = sep, text[at + 1], text[at + 2]
+        component, terminator = text[at + 1], text[at + 2]
+        if len(text) > 108 and not _next_is(text, at + 3, "GS") and _separator(text[105], sep):
+            component, terminator = text[104], text[105]  # the fixed positions, as pyx12 reads
+        self.element, self.component, self.terminator = sep, component, terminator
         return True, False
 
     def __iter__(self) -> Iterator[tuple[Scan, Segment | None]]:
@@ -205,6 +208,13 @@ class Scanner:
         rest = pending.strip(" \t\r\n\x00\x1a")
         if rest:
             yield Scan.UNTERMINATED, Segment(rest.split(self.element), self.component)
+
+
+def _next_is(text: str, at: int, seg_id: str) -> bool:
+    """Whether the segment that starts at ``at`` (after line breaks) has the id ``seg_id``."""
+    while at < len(text) and text[at] in _SKIP:
+        at += 1
+    return text.startswith(seg_id, at)
 
 
 def _separator(char: str, terminator: str) -> bool:
