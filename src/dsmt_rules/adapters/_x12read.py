@@ -390,8 +390,6 @@ class _Mapper:
             parts.append(f"ISA13={w.isa13}")
         if w.st02 and w.seg_pos is not None:
             parts.append(f"ST02={w.st02}")
-        elif w.gs06 and w.seg_id in ("GS", "GE"):
-            parts.append(f"GS06={w.gs06}")
         if clm01:
             parts.append(f"CLM01={clm01}")
         if w.seg_pos is not None:

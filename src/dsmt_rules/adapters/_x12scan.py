@@ -181,15 +181,19 @@ class Scanner:
                     yield Scan.EMPTY, None
                     continue
                 if part.startswith("ISA") and k and _separator(part[3:4], term):
-                    found, fixed = self._isa(part + term)
-                    if not found or self.terminator != term or self.element != sep:
+                    head = term.join([part, *parts[k + 1 : k + 3], pending[:256]])
+                    found, fixed = self._isa(head)
+                    if found and fixed and (self.terminator != term or self.element != sep):
                         # a later interchange with other separators: split again from its ISA
                         pending = term.join([part, *parts[k + 1 :], pending])
                         restart = True
                         break
-                    comp = self.component
-                    if not fixed:
-                        yield Scan.ISA_LENGTH, None
+                    if found and self.terminator == term and self.element == sep:
+                        comp = self.component
+                        if not fixed:
+                            yield Scan.ISA_LENGTH, None
+                    else:  # not an ISA that can set separators: a broken segment, read as one
+                        self.element, self.component, self.terminator = sep, comp, term
                 elements = part.split(sep)
                 if elements[0] == "ISA" and len(elements) != 17:
                     elements = _isa_elements(part, sep) or elements
