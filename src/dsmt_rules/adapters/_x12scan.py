@@ -120,7 +120,7 @@ class Scanner:
         if len(text) < 4:
             return False, False
         sep = text[3]
-        if len(text) >= 106 and text[103] == sep and text[6] == sep and text[17] == sep:
+        if len(text) >= 106 and all(text[end] == sep for _start, end in _ISA_FIELDS[:-1]):
             self.element, self.component, self.terminator = sep, text[104], text[105]
             self.repetition = text[82]
             return True, True
