@@ -132,7 +132,11 @@ class Scanner:
         if at + 2 >= len(text):
             return False, False
         component, terminator = text[at + 1], text[at + 2]
-        if len(text) > 108 and not _next_is(text, at + 3, "GS") and _separator(text[105], sep):
+        if (
+            len(text) > 108
+            and not _next_is(text, at + 3, "GS")
+            and (_next_is(text, 106, "GS") or _separator(text[105], sep))
+        ):
             component, terminator = text[104], text[105]  # the fixed positions, as pyx12 reads
         self.element, self.component, self.terminator = sep, component, terminator
         return True, False
