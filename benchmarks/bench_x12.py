@@ -1,23 +1,24 @@
-"""Benchmark: X12 837P input in claims/s, against pyx12's bare parse of the same file, in one run.
+"""Benchmark: ``dsmt-rules check`` on an 837P against pyx12's bare walk of the same file, in one run.
 
-Run with ``.venv/bin/python benchmarks/bench_x12.py [--claims N]`` (default 5 000; needs the x12
-extra). The file is generated once into ``benchmarks/_data/`` (git-ignored): N claims in 837P
-transaction sets of at most 1 000 claims (a common trading-partner limit; the guide's is 5 000),
-built from the clean claim of tests/fixtures/x12/dsmt-837p.837 with fresh HL numbers, CLM01 and
-subscriber ids; pyx12 finds no error in it.
+Run with ``.venv/bin/python benchmarks/bench_x12.py [--claims 10000,100000] [--repeat 3]`` (needs
+the x12 extra for the baseline). For each size, an 837P of N claims in one transaction set is
+generated once into ``benchmarks/_data/`` (git-ignored), built from the clean claim CLEAN-P of
+tests/fixtures/x12/dsmt-837p.837 with fresh HL numbers, CLM01 and subscriber ids; its envelope is
+right, so the reader reports nothing on it.
 
-What is timed (best of ``--repeat`` runs each, same file, same process):
+What is timed, each the median of ``--repeat`` runs, all in this run on this machine:
 
-- (a) **baseline**: pyx12's own streaming parse, ``X12ContextReader.iter_segments()`` over every
-  segment: tokenizing plus walking the implementation guide's loop map, no element validation and
-  no mapping. This is the least any 837 reader built on pyx12 does.
-- (b) **read**: ``dsmt_rules.adapters.x12.read_records``: the same parse and map walk, pyx12's
-  element validation (every structural error becomes DS003), the mapping to claim documents and
-  their pydantic validation.
-- (c) **read + check**: (b) and ``check_records`` with every rule (batch history included).
-- for scale, pyx12's full validator ``x12n_document`` (the 999 path) on the same file.
+- **baseline**: pyx12's own streaming parse, ``X12ContextReader.iter_segments()`` over every
+  segment (tokenizing and walking the implementation guide's loop map; no element validation, no
+  mapping), in this process. The least any 837 reader built on pyx12 does.
+- **check**: the whole command ``dsmt-rules check FILE --format jsonl -o /dev/null`` in a fresh
+  process (start-up, the default X12 reader, every rule, writing the reports), with its peak RSS.
+- **check (JSON Lines)**: the same command on the same claims as JSON Lines (the claim documents
+  the reader makes, written once), to show what reading the 837 adds.
+- **check --x12-validate** (first size only, one run): the pyx12 path, for the cost of the option.
 
-Each line shows seconds and claims per second; the ratios are (b)/(a) and (c)/(a).
+Printed: seconds and claims/s for each, check/baseline speed ratios, the 837/JSON Lines cost ratio,
+peak RSS, and the per-claim time of the largest size over that of the smallest (linearity).
 """
 
 from __future__ import annotations
@@ -25,33 +26,34 @@ from __future__ import annotations
 import argparse
 import gc
 import io
+import json
 import logging
+import os
 import platform
 import re
+import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-import pyx12
-import pyx12.error_handler
-import pyx12.params
-import pyx12.x12context
-import pyx12.x12n_document
-
-from dsmt_rules import check_records, ruleset
-from dsmt_rules.adapters.x12 import read_records
-
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "_data"
 TEMPLATE = HERE.parent / "tests" / "fixtures" / "x12" / "dsmt-837p.837"
-PER_TRANSACTION = 1_000
 
-logging.getLogger("pyx12").addHandler(logging.NullHandler())
+_CHILD = """
+import resource, sys, time
+from dsmt_rules.cli import main
+t0 = time.perf_counter()
+main(sys.argv[1:])
+elapsed = time.perf_counter() - t0
+print(elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+"""
 
 
 def _template() -> tuple[list[str], list[str], list[str]]:
-    """(envelope head, one claim block, trailer) from the fixture's first claim (CLEAN-P)."""
+    """(ISA and GS, transaction header, one claim block) from the fixture's first claim."""
     segments = TEMPLATE.read_text().replace("\n", "").rstrip("~").split("~")
     first_hl = next(i for i, s in enumerate(segments) if s.startswith("HL*"))
     second_provider = next(
@@ -63,99 +65,148 @@ def _template() -> tuple[list[str], list[str], list[str]]:
 
 
 def generate(claims: int) -> Path:
-    path = DATA / f"x12-837p-{claims}.837"
+    """N claims in one transaction set (written once, reused)."""
+    path = DATA / f"x12-837p-{claims}-1st.837"
     if path.exists():
         return path
     DATA.mkdir(exist_ok=True)
     envelope, head, block = _template()
-    out: list[str] = list(envelope)
-    transactions = 0
-    for start in range(0, claims, PER_TRANSACTION):
-        transactions += 1
-        st02 = f"{transactions:04d}"
-        body: list[str] = []
-        for n in range(start, min(start + PER_TRANSACTION, claims)):
-            hl = 2 * (n - start)
-            for seg in block:
-                if seg.startswith("HL*1**20*1"):
-                    seg = f"HL*{hl + 1}**20*1"
-                elif seg.startswith("HL*2*1*22*0"):
-                    seg = f"HL*{hl + 2}*{hl + 1}*22*0"
-                elif seg.startswith("CLM*CLEAN-P*"):
-                    seg = seg.replace("CLM*CLEAN-P*", f"CLM*C{n + 1:07d}*")
-                elif seg.startswith("NM1*IL*"):
-                    seg = re.sub(r"\*MI\*.*$", f"*MI*M{n % 9973:07d}", seg)
-                body.append(seg)
-        txn = [head[0].replace("*0001*", f"*{st02}*"), *head[1:], *body]
-        out.extend(txn)
-        out.append(f"SE*{len(txn) + 1}*{st02}")
-    out.append(f"GE*{transactions}*1")
+    body: list[str] = []
+    for n in range(claims):
+        hl = 2 * n
+        for seg in block:
+            if seg.startswith("HL*1**20*1"):
+                seg = f"HL*{hl + 1}**20*1"
+            elif seg.startswith("HL*2*1*22*0"):
+                seg = f"HL*{hl + 2}*{hl + 1}*22*0"
+            elif seg.startswith("CLM*CLEAN-P*"):
+                seg = seg.replace("CLM*CLEAN-P*", f"CLM*C{n + 1:07d}*")
+            elif seg.startswith("NM1*IL*"):
+                seg = re.sub(r"\*MI\*.*$", f"*MI*M{n % 9973:07d}", seg)
+            body.append(seg)
+    txn = [head[0], *head[1:], *body]
+    out = [*envelope, *txn, f"SE*{len(txn) + 1}*{head[0].split('*')[2]}", "GE*1*1"]
     out.append(f"IEA*1*{envelope[0].split('*')[13]}")
-    path.write_text("~\n".join(out) + "~\n")
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("~\n".join(out) + "~\n")
+    tmp.rename(path)
     return path
 
 
-def _best(repeat: int, run: Callable[[], object]) -> float:
+def as_jsonl(path: Path) -> Path:
+    """The claim documents the default reader makes of ``path``, as JSON Lines (written once)."""
+    target = path.with_suffix(".jsonl")
+    if target.exists():
+        return target
+    from dsmt_rules.adapters.x12 import read_records
+
+    tmp = target.with_suffix(".tmp")
+    with path.open("rb") as src, tmp.open("w") as out:
+        for record in read_records(src, name=path.name):
+            assert record.claim is not None
+            out.write(record.claim.model_dump_json() + "\n")
+    tmp.rename(target)
+    return target
+
+
+def _median(repeat: int, run: Callable[[], float]) -> float:
     times = []
     for _ in range(repeat):
         gc.collect()
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return min(times)
+        times.append(run())
+    return statistics.median(times)
 
 
-def _baseline(data: bytes) -> int:
+def _baseline(data: str) -> float:
+    import pyx12.error_handler
+    import pyx12.params
+    import pyx12.x12context
+
+    logging.getLogger("pyx12").addHandler(logging.NullHandler())
+    start = time.perf_counter()
     reader = pyx12.x12context.X12ContextReader(
-        pyx12.params.ParamsBase(), pyx12.error_handler.errh_null(), io.StringIO(data.decode())
+        pyx12.params.ParamsBase(), pyx12.error_handler.errh_null(), io.StringIO(data)
     )
-    return sum(1 for _ in reader.iter_segments())
+    for _ in reader.iter_segments():
+        pass
+    return time.perf_counter() - start
 
 
-def _read(data: bytes) -> int:
-    return len(list(read_records(io.BytesIO(data), name="bench.837")))
+def _cli(path: Path, *options: str) -> tuple[float, int]:
+    """(seconds the command took inside its process, peak RSS in KiB) of one ``check`` run."""
+    args = ["check", str(path), "--format", "jsonl", "-o", os.devnull, "--no-progress", *options]
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD, *args], capture_output=True, text=True, check=False
+    )
+    wall = time.perf_counter() - start
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"dsmt-rules check failed ({done.returncode}): {done.stderr[-500:]}")
+    _inner, rss = done.stderr.strip().splitlines()[-1].split()
+    return wall, int(rss)
 
 
-def _read_check(data: bytes) -> int:
-    records = list(read_records(io.BytesIO(data), name="bench.837"))
-    return len(list(check_records(records, rules=ruleset())))
-
-
-def _validator(data: bytes) -> bool:
-    src = io.StringIO(data.decode())
-    return bool(pyx12.x12n_document.x12n_document(pyx12.params.ParamsBase(), src, None, None))
+def _cli_median(repeat: int, path: Path, *options: str) -> tuple[float, int]:
+    runs = [_cli(path, *options) for _ in range(repeat)]
+    return statistics.median(t for t, _ in runs), max(r for _, r in runs)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--claims", type=int, default=5_000, help="claims to generate (5000)")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--claims", default="10000,100000", help="sizes (10000,100000)")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each step (3)")
-    args = parser.parse_args(argv)
-    path = generate(args.claims)
-    data = path.read_bytes()
-    n = args.claims
-    print(
-        f"python {platform.python_version()}, pyx12 {pyx12.__version__}; {path.name}: "
-        f"{n} claims, {len(data) / 1e6:.1f} MB"
+    parser.add_argument(
+        "--baseline-repeat", type=int, default=None, help="runs of the pyx12 baseline (--repeat)"
     )
-    records = _read(data)
-    if records != n:
-        print(f"error: read {records} records, expected {n}", file=sys.stderr)
-        return 1
-    base = _best(args.repeat, lambda: _baseline(data))
-    read = _best(args.repeat, lambda: _read(data))
-    both = _best(args.repeat, lambda: _read_check(data))
-    full = _best(1, lambda: _validator(data))
-    rows = [
-        ("(a) pyx12 bare parse (baseline)", base),
-        ("(b) read_records (parse, validate, map)", read),
-        ("(c) read_records + check_records", both),
-        ("    pyx12 x12n_document (full 999 validation)", full),
-    ]
-    for label, seconds in rows:
-        print(f"{label:48s} {seconds:8.2f} s  {n / seconds:9.0f} claims/s")
-    print(f"ratio read/baseline  (b)/(a) = {read / base:.2f}")
-    print(f"ratio check/baseline (c)/(a) = {both / base:.2f}")
+    parser.add_argument("--no-validate", action="store_true", help="skip --x12-validate")
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.claims.split(",")]
+    base_repeat = args.baseline_repeat or args.repeat
+    import pyx12
+
+    print(
+        f"python {platform.python_version()}, pyx12 {pyx12.__version__}, "
+        f"medians of {args.repeat} (baseline {base_repeat})"
+    )
+    rows: dict[int, dict[str, float]] = {}
+    for n in sizes:
+        path = generate(n)
+        jsonl = as_jsonl(path)
+        text = path.read_text(encoding="latin-1")
+        print(f"\n{path.name}: {n} claims in one transaction set, {len(text) / 1e6:.1f} MB")
+        base = _median(base_repeat, lambda text=text: _baseline(text))  # type: ignore[misc]
+        check, rss = _cli_median(args.repeat, path)
+        from_jsonl, rss_jsonl = _cli_median(args.repeat, jsonl)
+        row = {"base": base, "check": check, "jsonl": from_jsonl, "rss": rss}
+        lines = [
+            ("pyx12 bare walk (baseline)", base, None),
+            ("dsmt-rules check FILE.837", check, rss),
+            ("dsmt-rules check FILE.jsonl (same claims)", from_jsonl, rss_jsonl),
+        ]
+        if not args.no_validate and n == sizes[0]:
+            validate, rss_v = _cli(path, "--x12-validate")
+            row["validate"] = validate
+            lines.append(("dsmt-rules check FILE.837 --x12-validate (1 run)", validate, rss_v))
+        for label, seconds, peak in lines:
+            mem = f"  peak RSS {peak / 1024:6.0f} MiB" if peak is not None else ""
+            print(f"  {label:48s} {seconds:8.2f} s {n / seconds:9.0f} claims/s{mem}")
+        print(f"  ratio check / baseline (speed-up over pyx12's walk): {base / check:6.1f}x")
+        print(f"  ratio check 837 / check JSON Lines (cost):            {check / from_jsonl:6.2f}")
+        if "validate" in row:
+            print(f"  ratio --x12-validate / default check (cost):         {validate / check:6.1f}")
+        rows[n] = row
+    if len(sizes) > 1:
+        small, large = sizes[0], sizes[-1]
+        per_small = rows[small]["check"] / small
+        per_large = rows[large]["check"] / large
+        base_small = rows[small]["base"] / small
+        base_large = rows[large]["base"] / large
+        print(
+            f"\nlinearity: per-claim time of check at {large} / at {small} = "
+            f"{per_large / per_small:.2f} (pyx12 walk: {base_large / base_small:.2f}); "
+            f"peak RSS ratio {rows[large]['rss'] / rows[small]['rss']:.2f}"
+        )
+    print(json.dumps({str(k): v for k, v in rows.items()}))
     return 0
 
 

@@ -183,6 +183,7 @@ def settings_from_params(params: Mapping[str, Any]) -> Settings:
         batch_memory=params.get("batch_memory") or DEFAULT_BATCH_MEMORY,
         temp_dir=params.get("temp_dir"),
         docs_url=params.get("docs_url"),
+        x12_validate=bool(params.get("x12_validate")),
     )
     ctx = click.get_current_context(silent=True)
     found = _settings_file_of(ctx)
@@ -389,6 +390,14 @@ CHECK_OPTIONS: list[Callable[[_F], _F]] = [
         metavar="URL",
         help="Base URL of the rule docs: finding urls and SARIF helpUri become URL joined with "
         "the rule's docs path (docs/rules/DS104-....md) [default: that relative path].",
+    ),
+    click.option(
+        "--x12-validate",
+        is_flag=True,
+        default=False,
+        help="Validate X12 837 input against the implementation guide with pyx12 (every segment "
+        "and element, DS003; needs the x12 extra; about ten times slower than the default "
+        "reader, which checks the envelope, counts and HL links).",
     ),
     *SETTINGS_FILE_OPTIONS,
 ]

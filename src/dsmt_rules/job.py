@@ -193,6 +193,7 @@ def run_check(
             reference=settings.reference,
             individual_code=profile.individual_code,
             group_code=profile.group_code,
+            x12_validate=settings.x12_validate,
         )
         fmt = output.format or format_for(target)
         to_terminal = (target is None or target == STDOUT) and is_terminal(sys.stdout)

@@ -75,6 +75,8 @@ class Settings:
     docs_url: str | None = None
     """A base URL for the rule docs: finding urls (and SARIF ``helpUri``) become
     ``docs_url`` joined with the documented relative path; None keeps the relative path."""
+    x12_validate: bool = False
+    """Read X12 837 input with pyx12's full implementation-guide validation (extra ``x12``)."""
 
 
 def build_ruleset(settings: Settings) -> Ruleset:

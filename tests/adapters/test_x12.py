@@ -1,4 +1,8 @@
-"""The X12 837P/837I adapter: pyx12 reads and validates, every CLM yields one record, DS003 on errors.
+"""The X12 837P/837I adapter: every CLM yields one record, DS003 on errors, by both readers.
+
+The default reader is the adapter's own (adapters/_x12scan.py); ``validate=True`` reads with pyx12
+and validates against the implementation guide (tests that check pyx12's element and loop
+messages pass it). tests/adapters/test_x12_differential.py checks that both read the same claims.
 
 The fixtures in tests/fixtures/x12/ are written for this project (generate.py makes the dsmt-*
 files from the rule examples; broken-837p.837 holds structural errors on purpose). The third-party
@@ -36,12 +40,12 @@ I837 = FIXTURES / "dsmt-837i.837"
 BROKEN = FIXTURES / "broken-837p.837"
 REFERENCE = FIXTURES / "dsmt-reference.jsonl"
 MUE = FIXTURES / "mue-practitioner.csv"
-THIRD_PARTY = Path(__file__).parents[2].parent / "shared" / "fixtures" / "x12-third-party"
+THIRD_PARTY = FIXTURES / "third-party"  # copies of ../shared/fixtures/x12-third-party
 
 
-def _read(data: bytes | Path, name: str = "in.837") -> list[Record]:
+def _read(data: bytes | Path, name: str = "in.837", *, validate: bool = False) -> list[Record]:
     raw = data.read_bytes() if isinstance(data, Path) else data
-    return list(read_records(io.BufferedReader(io.BytesIO(raw)), name=name))
+    return list(read_records(io.BufferedReader(io.BytesIO(raw)), name=name, validate=validate))
 
 
 def _reports(records: list[Record], **options: Any) -> list[Report]:
@@ -179,7 +183,7 @@ def test_837p_claim_mapping() -> None:
                 "diagnosis_pointers": [1],
                 "rendering_npi": None,
                 "session_ids": [],
-                "charge": None,  # mapped by the fast reader (SV102); not by the pyx12 mapping
+                "charge": "100",  # SV102
             }
         ],
         "sessions": [],
@@ -350,7 +354,7 @@ def test_837i_errata_version_reads_like_the_base() -> None:
 
 
 def test_broken_file_reports_each_error_where_it_belongs() -> None:
-    records = _read(BROKEN, "broken-837p.837")
+    records = _read(BROKEN, "broken-837p.837", validate=True)
     reports = _reports(records, select=["DS0"])
     summary = [
         (r.record, r.claim_id, rec.claim is not None, [f.source for f in r.findings])
@@ -365,12 +369,12 @@ def test_broken_file_reports_each_error_where_it_belongs() -> None:
             [
                 f"{one} CLM01=C-1 loop 2010AA seg 9",  # N4 before the claim: the next claim
                 f"{one} CLM01=C-1 loop 2300 seg 18",  # CLM07 in the claim
-                f"{one} CLM01=C-1 loop ST_LOOP seg 44",  # SE: every claim of the set
             ],
         ),
-        (2, "C-2", True, [f"{one} CLM01=C-2 loop ST_LOOP seg 44"]),
+        (2, "C-2", True, [f"{one} CLM01=C-2 loop ST_LOOP seg 44"]),  # SE: once, on the last
         (3, "C-3", True, []),  # the next transaction set is read and clean
-        (4, None, False, ["broken-837p.837 ISA13=000000202 GS06=2 GS (file segment 75)"]),
+        # the GS is named by its file position; GS06 is not echoed (a mangled one may hold PHI)
+        (4, None, False, ["broken-837p.837 ISA13=000000202 GS (file segment 75)"]),
         (5, "C-4", True, []),  # the next interchange is read
         (6, None, False, ["broken-837p.837 ISA13=000000203 IEA (file segment 109)"]),
     ]
@@ -381,9 +385,8 @@ def test_broken_file_reports_each_error_where_it_belongs() -> None:
         "X12 structure error at segment 18 (CLM): CLM07 (Assignment or Plan Participation Code) "
         "is not a valid code. Correct the 837; a payer rejects it before adjudicating its claims.",
         "X12 structure error at segment 44 (SE): SE count of 49 for SE02=0001 is wrong. I count "
-        "44. Correct the 837; a payer rejects it before adjudicating its claims.",
-        "X12 structure error at segment 44 (SE): SE count of 49 for SE02=0001 is wrong. I count "
-        "44. Correct the 837; a payer rejects it before adjudicating its claims.",
+        "44 (reported once, for the 2 claims of the transaction set). Correct the 837; a payer "
+        "rejects it before adjudicating its claims.",
         "X12 structure error at GS (segment 75 of the file): functional group GS01=HC "
         "GS08=004010X098A1 is not an 837P (005010X222A1/A2) or 837I (005010X223A2/A3) claim "
         "group; its transaction sets were not read. Correct the 837; a payer rejects it before "
@@ -402,14 +405,14 @@ def test_ds003_follows_the_selection_on_claims_but_not_on_claimless_records() ->
 
 
 def test_ds003_severity_override() -> None:
-    reports = _reports(_read(BROKEN), select=["DS0"], severity=["DS003=warning"])
+    reports = _reports(_read(BROKEN, validate=True), select=["DS0"], severity=["DS003=warning"])
     assert {f.severity.value for r in reports for f in r.findings} == {"warning"}
     assert [r.status.value for r in reports][:3] == ["review", "review", "pass"]
 
 
 def test_line_errors_carry_the_line_id() -> None:
     data = _professional(sv1="SV1*HC:G0109*100*XX*2***1")  # SV103 unit basis: not a valid code
-    (record,) = _read(data)
+    (record,) = _read(data, validate=True)
     (finding,) = _structure(record)
     assert finding.line_id == "1"
     assert "SV103" in finding.message
@@ -420,7 +423,7 @@ def test_line_errors_carry_the_line_id() -> None:
 def test_messages_never_contain_element_values() -> None:
     secret = "ZEBEDIAH" * 12  # a 96-character subscriber name: too long for NM103
     data = _professional().replace(b"NM1*IL*1*DOE*JANE", f"NM1*IL*1*{secret}*JANE".encode())
-    (record,) = _read(data)
+    (record,) = _read(data, validate=True)
     messages = [f.message for f in _structure(record)]
     assert messages == [
         "X12 structure error at segment 13 (NM1): NM103 (Subscriber Last Name) is too long. "
@@ -442,8 +445,11 @@ def test_messages_never_contain_element_values() -> None:
     ],
     ids=["empty", "json", "short-isa"],
 )
-def test_input_that_is_not_x12_is_one_claimless_record(data: bytes, problem: str) -> None:
-    (record,) = _read(data, "x.837")
+@pytest.mark.parametrize("validate", [False, True], ids=["fast", "pyx12"])
+def test_input_that_is_not_x12_is_one_claimless_record(
+    data: bytes, problem: str, validate: bool
+) -> None:
+    (record,) = _read(data, "x.837", validate=validate)
     assert (record.position, record.claim, record.problems) == (1, None, ())
     (finding,) = _structure(record)
     assert finding.code == "DS003"
@@ -459,7 +465,7 @@ ISA = (
 
 def test_segment_pyx12_fails_on_is_reported_and_reading_goes_on() -> None:
     # pyx12's reader raises IndexError on a GE with no GS; the adapter resumes with the next segment
-    (record,) = _read(f"{ISA}GE*1*1~IEA*1*000000009~".encode(), "g.837")
+    (record,) = _read(f"{ISA}GE*1*1~IEA*1*000000009~".encode(), "g.837", validate=True)
     assert [f.message for f in _structure(record)] == [
         f"X12 structure error at segment {n} of the file: pyx12 could not read a segment "
         "(IndexError); it was skipped. Correct the 837; a payer rejects it before adjudicating "
@@ -470,7 +476,7 @@ def test_segment_pyx12_fails_on_is_reported_and_reading_goes_on() -> None:
 
 
 def test_interchange_without_a_group_is_reported() -> None:
-    (record,) = _read(f"{ISA}IEA*1*000000009~".encode())
+    (record,) = _read(f"{ISA}IEA*1*000000009~".encode(), validate=True)
     problems = [f.message.split(": ", 1)[1].split(". Correct")[0] for f in _structure(record)]
     assert problems == [
         'Mandatory loop "Functional Group Header" (GS_LOOP) missing',
@@ -502,7 +508,7 @@ def test_a_text_stream_reads_too() -> None:
 def test_truncated_file_keeps_its_claims_and_reports_the_missing_trailers() -> None:
     data = P837.read_bytes()
     cut = data[: data.index(b"CLM*DS101*")]  # ends before the third claim's CLM: no SE, GE, IEA
-    records = _read(cut, "cut.837")
+    records = _read(cut, "cut.837", validate=True)
     assert [r.claim_id for r in records] == ["CLEAN-P", "DS002"]
     last = records[-1]
     messages = [f.message for f in _structure(last)]
@@ -533,13 +539,17 @@ def _third_party_files() -> Iterator[Path]:
 
 
 def _clm_count(path: Path) -> int | None:
-    """CLM segments as pyx12's tokenizer sees them; None when it cannot read the file at all."""
+    """CLM segments as pyx12's tokenizer sees them; when it cannot read the file at all (an ISA
+    that is not 106 characters), CLM segments after a ``~``; None when there is no ISA."""
     try:
         with path.open(encoding="latin-1") as fh:
             reader = pyx12.x12file.X12Reader(fh)
             return sum(1 for seg in reader if seg.get_seg_id() == "CLM")
     except pyx12.errors.X12Error:
-        return None
+        data = path.read_bytes()
+        if not data.lstrip().startswith(b"ISA"):
+            return None
+        return sum(1 for seg in data.split(b"~") if seg.lstrip().startswith(b"CLM*"))
 
 
 THIRD_PARTY_FILES = list(_third_party_files())
@@ -558,7 +568,7 @@ def test_third_party_file_yields_one_result_per_claim_or_a_finding(path: Path) -
     claims = [rec for rec in records if rec.claim is not None or rec.problems]
     claimless = [rec for rec in records if rec.claim is None and not rec.problems]
     expected = _clm_count(path)
-    if expected is None:  # pyx12 cannot read it: one record that says why
+    if expected is None:  # not an interchange: one record that says why
         assert claims == []
         assert len(claimless) == 1
     else:
@@ -642,3 +652,150 @@ def test_cli_bad_reference_or_mue_is_one_line_and_exit_2(
     assert status == 2
     assert message in err
     assert err.count("\n") == 1
+
+
+# --- the default reader's own envelope checks -----------------------------------------------------
+
+
+def test_default_reader_on_the_broken_file_reports_the_envelope_once() -> None:
+    records = _read(BROKEN, "broken-837p.837")
+    got = [(r.claim_id, [(p.segment, p.problem) for p in r.structure]) for r in records]
+    assert got == [
+        ("C-1", []),  # N401 and CLM07 are element errors: --x12-validate finds them
+        (
+            "C-2",
+            [
+                (
+                    "segment 44 (SE)",
+                    "SE01 counts 49 segments; there are 44 (reported once, for the 2 claims of "
+                    "the transaction set)",
+                )
+            ],
+        ),
+        ("C-3", []),
+        (
+            None,
+            [
+                (
+                    "GS (segment 75 of the file)",
+                    "functional group GS01=HC GS08=004010X098A1 is not an 837P (005010X222A1/A2) "
+                    "or 837I (005010X223A2/A3) claim group; its transaction sets were not read",
+                )
+            ],
+        ),
+        ("C-4", []),
+        (
+            None,
+            [("IEA (segment 109 of the file)", "IEA01 counts 2 functional groups; there are 1")],
+        ),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("head", "first"), [(b"GS*HC*SUB*RCV~", "GS"), (b"ST*837*0001*005010X222A1~", "ST")]
+)
+def test_an_837_without_its_isa_is_one_ds003(head: bytes, first: str) -> None:
+    (record,) = _read(head + b"BHT*0019*00*B1*20260301*1200*CH~", "n.837")
+    (problem,) = record.structure
+    assert record.claim is None
+    assert problem.problem.startswith(f"no ISA envelope: the input begins with {first}, not ISA")
+
+
+def test_hl_links_are_checked() -> None:
+    data = _professional().replace(b"HL*2*1*22*0~", b"HL*3*7*22*0~")
+    (record,) = _read(data)
+    assert record.claim is not None
+    assert [(p.segment, p.problem) for p in record.structure] == [
+        ("segment 11 (HL)", "HL01 does not number the hierarchical levels 1, 2, 3 in order"),
+        ("segment 11 (HL)", "HL02 names a parent level that does not exist"),
+    ]
+    patient = _professional(patient="HL*3*1*23*0~PAT*19~NM1*QC*1*KID*ANN~")
+    (record,) = _read(patient)
+    assert [p.problem for p in record.structure] == [
+        "HL02: a patient level (23) must have a subscriber level (22) as its parent"
+    ]
+
+
+def test_default_reader_truncated_file_keeps_its_claims() -> None:
+    data = P837.read_bytes()
+    cut = data[: data.index(b"CLM*DS101*")]  # ends before the third claim's CLM: no SE, GE, IEA
+    records = _read(cut, "cut.837")
+    assert [r.claim_id for r in records] == ["CLEAN-P", "DS002", None]
+    assert [p.problem for p in records[1].structure] == [
+        "the input ends before the SE of this transaction set: truncated? (reported once, for "
+        "the 2 claims of the transaction set)"
+    ]
+    assert [p.problem for p in records[2].structure] == [
+        "the input ends before the GE of this functional group: truncated?",
+        "the input ends before the IEA of this interchange: truncated?",
+    ]
+
+
+def test_default_reader_reports_a_last_segment_without_terminator() -> None:
+    data = _professional().rstrip(b"~")  # the IEA is read; its record says what is odd
+    claim, trailer = _read(data)
+    assert claim.claim is not None
+    assert claim.structure == ()
+    assert trailer.claim is None
+    assert [(p.segment, p.problem) for p in trailer.structure] == [
+        (
+            "IEA (segment 24 of the file)",
+            "the input ends inside this segment (no segment terminator): truncated?",
+        )
+    ]
+
+
+def test_default_reader_skips_unrecognized_and_stray_segments() -> None:
+    data = _professional().replace(b"LX*1~", b"lx*1~LX*1~").replace(b"GE*1*9~", b"N3*X~GE*1*9~")
+    records = _read(data)
+    assert records[0].claim is not None
+    problems = [p.problem for r in records for p in r.structure]
+    assert "a segment with an unrecognized segment id was skipped" in problems
+    assert (
+        "segment N3 follows the SE of its transaction set, with no ST before it; the segments up "
+        "to the next SE were read as part of that transaction set"
+    ) in problems
+
+
+def test_cli_x12_validate_adds_pyx12s_findings(capsys: pytest.CaptureFixture[str]) -> None:
+    from dsmt_rules.cli import main
+
+    def ds003(*options: str) -> list[list[str]]:
+        main(["check", str(BROKEN), "--format", "jsonl", "--no-progress", *options])
+        reports = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        return [
+            [f["ctx"]["segment"] for f in r["findings"] if f["code"] == "DS003"] for r in reports
+        ]
+
+    default = ds003()
+    validated = ds003("--x12-validate")
+    assert default[0] == []
+    assert validated[0] == ["segment 9 (N4)", "segment 18 (CLM)"]  # element errors: pyx12 only
+    assert default[1] == validated[1] == ["segment 44 (SE)"]  # once, on the last claim
+    assert len(default) == len(validated) == 6
+
+
+def test_settings_x12_validate_reaches_the_reader() -> None:
+    from dsmt_rules.adapters import open_batch
+
+    with BROKEN.open("rb") as fast, BROKEN.open("rb") as slow:
+        plain = list(open_batch([("b.837", fast)]))
+        checked = list(open_batch([("b.837", slow)], x12_validate=True))
+    assert [len(r.structure) for r in plain] == [0, 1, 0, 1, 0, 1]
+    assert [len(r.structure) for r in checked] == [2, 1, 0, 1, 0, 1]
+
+
+def test_non_ascii_digits_are_not_numbers() -> None:
+    # "³".isdigit() is True, int("³") fails: HL01 and SV107 are read as text, never a traceback
+    data = _professional(sv1="SV1*HC:G0109*100*UN*2***³").replace(
+        b"HL*1**20*1", "HL*³**20*1".encode()
+    )
+    (record,) = _read(data)
+    assert record.claim is None
+    assert record.problems == (
+        (("lines", 0, "diagnosis_pointers", 0), "Input should be a valid integer"),
+    )
+    assert [p.problem for p in record.structure] == [
+        "HL01 does not number the hierarchical levels 1, 2, 3 in order",
+        "HL02 names a parent level that does not exist",  # HL*2*1: no level 1
+    ]

@@ -1,7 +1,8 @@
 """Input adapters: they translate formats into :class:`~dsmt_rules.records.Record` values and never judge.
 
-``jsonl`` (JSON Lines, a JSON array or one JSON document) needs nothing extra. ``x12`` and ``fhir``
-need the extras ``dsmt-rules[x12]`` / ``dsmt-rules[fhir]`` and are imported only when used.
+``jsonl`` (JSON Lines, a JSON array or one JSON document) and ``x12`` need nothing extra (pyx12,
+extra ``dsmt-rules[x12]``, only for ``x12_validate``); ``fhir`` needs ``dsmt-rules[fhir]``. The
+optional adapters are imported only when used.
 
 This module is the registry: :func:`detect_format` tells an input's format from its first bytes,
 :data:`ADAPTERS` names the module that reads each optional format, :func:`read_input` reads one
@@ -116,11 +117,13 @@ def _head(stream: IO[bytes]) -> tuple[bytes, IO[bytes]]:
     return head, io.BufferedReader(_Prefixed(head, stream), 1 << 16)
 
 
-def read_input(stream: IO[bytes], *, name: str) -> Iterator[Record]:
+def read_input(stream: IO[bytes], *, name: str, x12_validate: bool = False) -> Iterator[Record]:
     """Every record of one input, read once: the format (and gzip) is detected from its first bytes.
 
     ``name`` is how the input is shown to people (the path as given, or ``<stdin>``). Standard
-    input and pipes stream like files: nothing is spooled or read twice.
+    input and pipes stream like files: nothing is spooled or read twice. ``x12_validate`` reads an
+    X12 837 with pyx12's full implementation-guide validation (extra ``x12``) instead of the
+    adapter's own reader.
     """
     head, buffered = _head(stream)
     if head.startswith(_GZIP_MAGIC):
@@ -134,6 +137,8 @@ def read_input(stream: IO[bytes], *, name: str) -> Iterator[Record]:
 
         return _guarded(read_json(buffered), _LABELS[kind])
     reader = _adapter(kind, name)
+    if kind == "x12" and x12_validate:
+        return _guarded(reader(buffered, name=name, validate=True), _LABELS[kind])
     return _guarded(reader(buffered, name=name), _LABELS[kind])
 
 
@@ -190,9 +195,12 @@ class Batch:
         self,
         inputs: Sequence[tuple[str, IO[bytes]]],
         complete: Callable[[Record], Record] | None = None,
+        *,
+        x12_validate: bool = False,
     ) -> None:
         self._inputs = tuple(inputs)
         self._complete = complete
+        self._x12_validate = x12_validate
         self._counts: dict[int, int] = {}
         self._cursor = 0
         self._start = 0
@@ -200,7 +208,7 @@ class Batch:
     def __iter__(self) -> Iterator[Record]:
         for i, (name, stream) in enumerate(self._inputs):
             count = 0
-            records = read_input(stream, name=name)
+            records = read_input(stream, name=name, x12_validate=self._x12_validate)
             if self._complete is not None:
                 records = _completed(records, self._complete)
             for record in records:
@@ -239,17 +247,19 @@ def open_batch(
     reference: Iterable[str] = (),
     individual_code: str = "G0108",
     group_code: str = "G0109",
+    x12_validate: bool = False,
 ) -> Batch:
     """The records of the inputs (display name, stream), as one batch read once.
 
     ``reference`` names reference data files (JSON Lines) that complete the claims; the codes say
     which sessions suit which lines (:meth:`~dsmt_rules.reference.ReferenceData.apply`).
+    ``x12_validate`` reads X12 input with pyx12's full validation (:func:`read_input`).
     """
     reference = tuple(reference)
     if not reference:
-        return Batch(inputs)
+        return Batch(inputs, x12_validate=x12_validate)
     from dsmt_rules.reference import ReferenceData
 
     data = ReferenceData.load(reference)
     complete = functools.partial(data.apply, individual_code=individual_code, group_code=group_code)
-    return Batch(inputs, complete)
+    return Batch(inputs, complete, x12_validate=x12_validate)

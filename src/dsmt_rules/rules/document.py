@@ -37,7 +37,8 @@ GE*1*1~
 IEA*1*000000001~
 """
 """DS003's example: an 837P transaction set whose billing provider has no subscriber and no claim
-(pyx12: mandatory loop 2000B missing). Read with ``dsmt_rules.adapters.x12``."""
+(the default reader: no subscriber level; with ``--x12-validate``, pyx12: mandatory loop 2000B
+missing). Read with ``dsmt_rules.adapters.x12``."""
 
 
 class InvalidDocument(Rule):
@@ -120,15 +121,19 @@ class X12StructureError(Rule):
     """An X12 837 file whose structure breaks its implementation guide.
 
     ## What it checks
-    That an X12 837P or 837I file follows its implementation guide (005010X222A1, 005010X223A2; the
-    errata 005010X222A2 and 005010X223A3 are read with the same maps) as the maintained parser pyx12
-    validates it: the envelope (ISA/GS/ST and their trailers, control numbers and counts), loop and
-    segment order and repeats, mandatory segments and elements, element lengths, dates and code
-    values. One finding per error, its `source` naming the file, ISA13, ST02, CLM01, loop and segment
-    position; the message names the segment and element, never their values. An error inside a claim
-    is reported on that claim; one in a billing provider, subscriber or patient level on the claim
-    that follows it; one in a transaction set's header or trailer (ST to 1000B, SE) on every claim
-    of the transaction set; one in the ISA or GS header on every claim they hold. Errors with no
+    That an X12 837P or 837I file (005010X222A1, 005010X223A2 and their errata 005010X222A2,
+    005010X223A3) holds together. By default the adapter's own reader checks, as it reads, the
+    envelope (ISA/IEA, GS/GE, ST/SE: control numbers, counts, missing trailers), the HL hierarchy
+    (numbering, parent links, a subscriber level in each transaction set), empty segments and a
+    truncated input. With `--x12-validate`, the maintained parser pyx12 validates the file against
+    its implementation guide: loop and segment order and repeats, mandatory segments and elements,
+    element lengths, dates and code values too. One finding per error, its `source` naming the file,
+    ISA13, ST02, CLM01, loop and segment position; the message names the segment and element, never
+    their values. An error inside a claim is reported on that claim; one in a billing provider,
+    subscriber or patient level on the claim that follows it; one in a transaction set's header
+    (ST to 1000B) once, on its first claim, and one in its trailer (SE) once, on its last claim,
+    naming how many claims it covers; one in the ISA or GS header once, on the first claim they
+    hold. Errors with no
     claim to report on (a transaction set without claims, a GE or IEA trailer, a functional group
     that is not an 837P/837I, a file that is not X12) make a record of their own. One bad
     interchange or transaction set does not stop the others.
@@ -142,8 +147,8 @@ class X12StructureError(Rule):
 
     ## References
     ASC X12 005010X222A1 (837P) and 005010X223A2 (837I) implementation guides; 999 implementation
-    acknowledgment (005010X231A1). Validation by pyx12 (`dsmt-rules[x12]`); docs/formats.md maps the
-    837 to the claim document.
+    acknowledgment (005010X231A1). Full validation by pyx12 (`--x12-validate`, `dsmt-rules[x12]`);
+    docs/formats.md maps the 837 to the claim document.
     """
 
     code = "DS003"
