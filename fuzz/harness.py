@@ -196,8 +196,8 @@ def _odd_value(rng: random.Random, depth: int = 0) -> Any:
     if pick == 4 and depth < 3:
         return {rng.choice(["a", "claim_id", "lines", "x"]): _odd_value(rng, depth + 1)}
     if pick == 5:
-        n = rng.choice([10, 200, 1200, 5000])
-        return json.loads("[" * n + "]" * n) if n < 900 else _Deep(n)
+        n = rng.choice([10, 30, 1200, 5000])
+        return json.loads("[" * n + "]" * n) if n < 100 else _Deep(n)
     return rng.choice(_ODD_STRINGS)
 
 
@@ -504,6 +504,11 @@ def run(inputs: int, seed: int, workers: int, failures_dir: str, chunk: int = 50
                 total[k] = total.get(k, 0) + v
             if sys.stderr.isatty():
                 print(f"\r{done}/{inputs} inputs, {len(failed)} failing", end="", file=sys.stderr)
+            elif done % 50000 < chunk:  # a log line now and then for a long run in a log file
+                rate = done / (time.perf_counter() - start)
+                print(
+                    f"{done}/{inputs} inputs, {len(failed)} failing, {rate:.0f}/s", file=sys.stderr
+                )
     elapsed = time.perf_counter() - start
     if sys.stderr.isatty():
         print(file=sys.stderr)
