@@ -80,7 +80,7 @@ def _silence_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
 
 
-_EXTRA_OF_MODULE = {"pyx12": "x12", "fhir": "fhir"}
+_EXTRA_OF_MODULE = {"pyx12": "x12", "fhir": "fhir", "pyspark": "spark", "pyarrow": "spark"}
 
 
 def _guarded(command: Callable[_P, int]) -> Callable[_P, int]:
@@ -123,6 +123,8 @@ def settings_from_params(params: Mapping[str, Any]) -> Settings:
         icd10cm_files=tuple(params.get("icd10cm_file") or ()),
         batch_memory=params.get("batch_memory") or DEFAULT_BATCH_MEMORY,
         temp_dir=params.get("temp_dir"),
+        engine=params.get("engine") or "default",
+        spark_master=params.get("spark_master"),
     )
 
 
@@ -189,6 +191,19 @@ CHECK_OPTIONS: list[Callable[[_F], _F]] = [
         "--temp-dir",
         metavar="DIR",
         help="Where a batch spills past --batch-memory [default: the system's temporary directory].",
+    ),
+    click.option(
+        "--engine",
+        type=click.Choice(["default", "spark"]),
+        default=None,
+        help="Run the checks in this process [default] or on Apache Spark (the same reports; "
+        "needs the spark extra and Java 17 or 21).",
+    ),
+    click.option(
+        "--spark-master",
+        metavar="URL",
+        help="The Spark master for --engine spark, e.g. local[2] [default: spark-submit's, "
+        "else local[*]].",
     ),
 ]
 """The ``check`` options that configure the rules; :class:`~dsmt_rules.settings.Settings` holds

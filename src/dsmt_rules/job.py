@@ -81,6 +81,10 @@ def run_check(
             if path != STDIN and _same_file(path, target):
                 raise ConfigError(f"{target}: is also an input; choose another --output file")
     profile = load_profile(settings.profile)
+    if settings.engine == "spark":
+        from dsmt_rules.spark._cli import run_check_spark
+
+        return run_check_spark(paths, settings=settings, rules=rules, output=output)
     with contextlib.ExitStack() as stack:
         inputs: list[tuple[str, IO[bytes]]] = []
         for path in paths:

@@ -42,6 +42,11 @@ class Settings:
     """MiB a batch holds (claims waiting for their beneficiary, then reports) before it spills."""
     temp_dir: str | None = None
     """Where a batch spills (None: the system's temporary directory)."""
+    engine: str = "default"
+    """``default`` (this process) or ``spark`` (:mod:`dsmt_rules.spark`; the same reports)."""
+    spark_master: str | None = None
+    """The Spark master for ``engine="spark"`` (``local[2]``, ...; None: spark-submit's, else
+    ``local[*]``)."""
 
 
 def build_ruleset(settings: Settings) -> Ruleset:
