@@ -104,6 +104,8 @@ class _Job:
     """A file as Spark names it -> (its rank in input order, its name in reports)."""
     offsets: Mapping[tuple[str, int], int]
     """JSON Lines: (file, block start) -> lines in the file before the block."""
+    encode: bool = True
+    """Whether stage 2 writes the JSON columns (the CLI's driver needs only ``packed``)."""
 
     def complete(self, record: Record) -> Record:
         if self.reference is None:
@@ -230,8 +232,9 @@ def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
 class _Out:
     """Report rows of stage 2, written out every :data:`BATCH_ROWS` rows."""
 
-    def __init__(self) -> None:
+    def __init__(self, encode: bool) -> None:
         self.rows: list[tuple[int, str, Report, bytes | None]] = []
+        self.encode = encode
 
     def add(self, seq: int, file: str, report: Report, packed: bytes | None = None) -> None:
         self.rows.append((seq, file, report, packed))
@@ -250,13 +253,13 @@ class _Out:
             "packed": [],
         }
         for seq, file, report, packed in self.rows:
-            line = encode_report(report)
+            line = encode_report(report) if self.encode else None
             cols["seq"].append(seq)
             cols["file"].append(file or None)
             cols["record"].append(report.record)
             cols["claim_id"].append(report.claim_id)
             cols["status"].append(report.status._value_)
-            cols["findings_json"].append(line[line.find('"findings": ') + 12 : -1])
+            cols["findings_json"].append(line and line[line.find('"findings": ') + 12 : -1])
             cols["report_json"].append(line)
             cols["packed"].append(packed if packed is not None else dumps_report(seq, report))
         self.rows = []
@@ -285,7 +288,7 @@ def _finish_groups(batches: Iterable[pa.RecordBatch], job_bc: Any) -> Iterator[p
     is one group for :func:`~dsmt_rules.engine.finish_packed`; final reports pass through."""
     job: _Job = job_bc.value
     rules = job.rules
-    out = _Out()
+    out = _Out(job.encode)
     key: str | None = None
     blobs: list[bytes] = []
     files: dict[int, str] = {}
@@ -327,6 +330,8 @@ def _broadcast(
     rules: Ruleset | None,
     files: Mapping[str, tuple[int, str]],
     offsets: Mapping[tuple[str, int], int],
+    *,
+    encode: bool = True,
 ) -> Any:
     """The one broadcast of a job: ruleset, reference data, file names and line offsets."""
     reference = None
@@ -342,6 +347,7 @@ def _broadcast(
         profile.group_code,
         dict(files),
         dict(offsets),
+        encode,
     )
     return spark.sparkContext.broadcast(job)
 

@@ -194,7 +194,7 @@ def spark_reports(
                 content = _read_whole(spark, whole)
                 files.update(_whole_files(content, order, name))
             files = {path: (order(path), shown) for path, (_rank, shown) in files.items()}
-            job_bc = _broadcast(spark, settings, rules, files, offsets)
+            job_bc = _broadcast(spark, settings, rules, files, offsets, encode=False)
             parts: list[Any] = []
             if text is not None:
                 parts.append(text.mapInArrow(_mapper(_prepare_lines, job_bc), _prepared_ddl()))
