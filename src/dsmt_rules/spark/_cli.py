@@ -9,6 +9,7 @@ input position, a partition at a time, and go to the same writers as the default
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import os
 import shutil
@@ -114,22 +115,20 @@ class OrderedReports:
 
     def __init__(self, reports: DataFrame) -> None:
         self._reports = reports
-        self._starts: list[tuple[int, str | None]] = []
+        self._starts: list[int] = []
+        self._files: list[str | None] = []
 
     def __iter__(self) -> Iterator[Report]:
         for index, (file, report) in enumerate(iter_reports(self._reports)):
-            if not self._starts or self._starts[-1][1] != file:
-                self._starts.append((index, file))
+            if not self._files or self._files[-1] != file:
+                self._starts.append(index)
+                self._files.append(file)
             yield report
 
     def file_of(self, index: int) -> str | None:
         """The input name of the report at ``index`` (0-based, in output order)."""
-        found = None
-        for start, file in self._starts:
-            if start > index:
-                break
-            found = file
-        return found
+        at = bisect.bisect_right(self._starts, index) - 1
+        return self._files[at] if at >= 0 else None
 
 
 def _inputs(paths: Sequence[str], spool: str) -> list[tuple[str, str]]:
