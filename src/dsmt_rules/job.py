@@ -84,7 +84,9 @@ def run_check(
     if settings.engine == "spark":
         from dsmt_rules.spark._cli import run_check_spark
 
-        return run_check_spark(paths, settings=settings, rules=rules, output=output)
+        return run_check_spark(
+            paths, settings=settings, rules=rules, output=output, progress=_with_progress
+        )
     with contextlib.ExitStack() as stack:
         inputs: list[tuple[str, IO[bytes]]] = []
         for path in paths:

@@ -16,14 +16,13 @@ import shutil
 import stat
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from dsmt_rules.adapters import _GZIP_MAGIC, _head, detect_format
 from dsmt_rules.engine import Ruleset
 from dsmt_rules.exceptions import ConfigError
 from dsmt_rules.findings import Report
-from dsmt_rules.job import Output, _with_progress
 from dsmt_rules.reporters import (
     STDOUT,
     Summary,
@@ -48,6 +47,12 @@ from dsmt_rules.spark import (
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
+
+    from dsmt_rules.job import Output
+
+Progress = Callable[[Iterator[Report], "bool | None", bool], Iterator[Report]]
+"""How the job shows progress (:func:`dsmt_rules.job._with_progress`): reports, the option, and
+whether the reports go to the terminal."""
 
 __all__ = ["OrderedReports", "run_check_spark", "session", "spark_reports"]
 
@@ -210,7 +215,12 @@ def spark_reports(
 
 
 def run_check_spark(
-    paths: Sequence[str], *, settings: Settings, rules: Ruleset, output: Output
+    paths: Sequence[str],
+    *,
+    settings: Settings,
+    rules: Ruleset,
+    output: Output,
+    progress: Progress,
 ) -> Summary:
     """:func:`dsmt_rules.job.run_check` on Spark: the same reports, writers and counts."""
     target = output.path
@@ -220,7 +230,7 @@ def run_check_spark(
     width = shutil.get_terminal_size().columns if to_terminal else None
     summary = Summary()
     with spark_reports(paths, settings=settings, rules=rules) as reports:
-        checked = _with_progress(summary.tally(reports), output.progress, to_terminal)
+        checked = progress(summary.tally(reports), output.progress, to_terminal)
         with open_output(target) as sink:
             write_reports(fmt, checked, sink, origin=reports.file_of, color=color, width=width)
     return summary
