@@ -8,6 +8,7 @@ reference data, mixed inputs, every output format and settings travelling to the
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 from collections.abc import Iterator
@@ -53,7 +54,7 @@ def _corpus(tmp_path: Path, n: int, *, name: str = "claims.jsonl", seed: int = 7
     lines at known line numbers, a byte-order mark first and a CRLF line."""
     docs = iter(generate_claims(n, seed=seed, per_beneficiary=4.0))
     lines: list[bytes] = []
-    for lineno in range(1, n + len(BROKEN) + 10):
+    for lineno in itertools.count(1):
         if lineno in BROKEN:
             lines.append(BROKEN[lineno])
         elif lineno % 50 == 0:
