@@ -27,6 +27,8 @@ from dsmt_rules.rules._examples import BASE_CLAIM, apply_patch
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "claims.jsonl"
 
+HEADER = ["REC", "CLAIM", "STATUS", "CODE", "SEVERITY", "LINE", "LINE", "ID", "CARC"]
+"""The text table's header, split on spaces (without MESSAGE)."""
 REPORT_KEYS = ["record", "claim_id", "status", "findings"]
 FINDING_KEYS = [
     "code",
@@ -40,6 +42,7 @@ FINDING_KEYS = [
     "carc_hint",
     "url",
     "ctx",
+    "fix",
 ]
 
 
@@ -175,6 +178,11 @@ def test_jsonl_matches_the_report_contract_for_a_clean_and_a_failing_claim(
                         "attendees": 1,
                         "group_min": 2,
                         "individual_code": "G0108",
+                    },
+                    "fix": {
+                        "applicability": "safe",
+                        "title": "Bill G0108 (individual) for a session of 1",
+                        "edits": [{"loc": ["lines", 0, "hcpcs"], "from": "G0109", "to": "G0108"}],
                     },
                 }
             ],
@@ -489,7 +497,12 @@ def test_output_writes_a_file_and_nothing_to_stdout(
     path = _write(tmp_path, "claims.jsonl", CLEAN, GROUP_OF_ONE)
     target = tmp_path / "reports.jsonl"
     status, out, err = _run(capsys, "check", path, "--output", target)
-    assert (status, out, err) == (1, "", "")
+    # counts only on stderr: no claim id, no beneficiary id
+    assert (status, out, err) == (
+        1,
+        "",
+        "dsmt-rules: 2 claims: 1 pass, 0 review, 1 reject; 1 finding.\n",
+    )
     assert [r["claim_id"] for r in _jsonl(target.read_text(encoding="utf-8"))] == ["C-OK", "C-ONE"]
 
 
@@ -551,7 +564,7 @@ def test_every_format_is_parseable_and_accounts_for_every_record(
     )
 
 
-@pytest.mark.parametrize("fmt", ["jsonl", "json", "text", "csv", "sarif"])
+@pytest.mark.parametrize("fmt", ["jsonl", "json", "text", "csv", "sarif", "html"])
 def test_no_beneficiary_id_in_any_output(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str
 ) -> None:
@@ -611,7 +624,7 @@ def test_python_m_dsmt_rules_runs_the_demo() -> None:
     assert proc.stderr == ""
     lines = proc.stdout.splitlines()
     assert lines[0] == str(EXAMPLES)
-    assert lines[1].split() == ["REC", "CLAIM", "STATUS", "CODE", "SEVERITY", "MESSAGE"]
+    assert lines[1].split() == [*HEADER, "MESSAGE"]
     assert lines[-2] == "13 claims: 4 pass, 0 review, 9 reject."
     assert proc.stdout.isascii()
 
@@ -719,3 +732,121 @@ def test_a_pipe_path_is_read_once_and_spooled(
     writer.join(timeout=10)
     assert status == 1
     assert [(r["record"], r["claim_id"]) for r in _jsonl(out)] == [(1, "C-OK"), (2, "C-ONE")]
+
+
+# --- --statistics, --docs-url ---------------------------------------------------------------------
+
+
+def test_statistics_counts_findings_and_claims_by_rule(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _write(tmp_path, "claims.jsonl", GROUP_OF_ONE, CLEAN, "{not json", "[1]")
+    status, out, _ = _run(capsys, "check", path, "--statistics", "--format", "json")
+    assert status == 1
+    stats = json.loads(out)
+    assert [s["code"] for s in stats] == ["DS001", "DS104"]
+    assert stats[0] == {
+        "code": "DS001",
+        "name": "invalid-document",
+        "severity": "error",
+        "findings": 2,
+        "claims": 2,
+    }
+    assert (stats[1]["findings"], stats[1]["claims"]) == (1, 1)
+
+    status, out, _ = _run(capsys, "check", path, "--statistics")
+    assert status == 1
+    lines = out.splitlines()
+    assert lines[0].split() == ["FINDINGS", "CLAIMS", "CODE", "SEVERITY", "NAME"]
+    assert lines[1].split() == ["2", "2", "DS001", "error", "invalid-document"]
+    assert lines[2].split() == ["1", "1", "DS104", "error", "group-too-small"]
+    assert len(lines) == 3
+
+
+def test_statistics_of_a_clean_batch_and_a_bad_format(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _write(tmp_path, "claims.jsonl", CLEAN)
+    assert _run(capsys, "check", path, "--statistics")[:2] == (0, "No findings.\n")
+    assert _run(capsys, "check", path, "--statistics", "--format", "json")[:2] == (0, "[]\n")
+    status, out, err = _run(capsys, "check", path, "--statistics", "--format", "csv")
+    assert (status, out) == (2, "")
+    assert "--statistics is written as text or json" in err
+
+
+def test_docs_url_makes_every_rule_link_absolute(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _write(tmp_path, "claims.jsonl", GROUP_OF_ONE)
+    _, out, _ = _run(capsys, "check", path, "--format", "jsonl")
+    relative = _jsonl(out)[0]["findings"][0]["url"]
+    assert relative == "docs/rules/DS104-group-too-small.md"
+    base = "https://dsmt.example.org/0.2/"
+    absolute = base + relative
+    for fmt in ("jsonl", "json", "sarif", "html"):
+        _, out, _ = _run(capsys, "check", path, "--format", fmt, "--docs-url", base)
+        assert absolute in out, fmt
+        assert f'"{relative}' not in out, fmt
+    _, out, _ = _run(capsys, "check", path, "--format", "sarif", "--docs-url", base.rstrip("/"))
+    rules = json.loads(out)["runs"][0]["tool"]["driver"]["rules"]
+    assert len(rules) == len(CODES)
+    assert all(r["helpUri"].startswith(base + "docs/rules/DS") for r in rules)
+    _, out, _ = _run(capsys, "check", path, "--format", "sarif")
+    rules = json.loads(out)["runs"][0]["tool"]["driver"]["rules"]
+    assert all(r["helpUri"].startswith("docs/rules/DS") for r in rules)
+
+
+# --- the progress bars ----------------------------------------------------------------------------
+
+
+def test_progress_reads_bytes_of_a_known_total_then_checks_records_of_a_known_total(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tqdm import tqdm
+
+    from dsmt_rules import job
+
+    monkeypatch.setattr(job, "_PROGRESS_DELAY", 0)
+    path = _write(tmp_path, "claims.jsonl", CLEAN, GROUP_OF_ONE, CLEAN_TOO)
+    size = path.stat().st_size
+    status, out, err = _run(capsys, "check", path, "--progress", "-o", tmp_path / "r.jsonl")
+    assert (status, out) == (1, "")
+    frames = [f.strip() for f in re.split(r"[\r\n]", err) if f.strip()]
+    reading = [f for f in frames if f.startswith("reading:")]
+    checking = [f for f in frames if f.startswith("checking:")]
+    assert reading
+    assert "%|" in reading[-1]
+    shown = tqdm.format_sizeof(size, divisor=1024)
+    assert reading[-1].startswith("reading: 100%|")
+    assert f"| {shown}/{shown} [" in reading[-1]
+    assert checking[-1].startswith("checking: 100%")
+    assert "3/3 [" in checking[-1]
+    assert frames[-1] == "dsmt-rules: 3 claims: 2 pass, 0 review, 1 reject; 1 finding."
+
+
+def test_progress_from_stdin_counts_records_then_knows_the_total(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dsmt_rules import job
+
+    monkeypatch.setattr(job, "_PROGRESS_DELAY", 0)
+    stdin = (CLEAN + "\n" + GROUP_OF_ONE + "\n").encode()
+    status, _, err = _run(capsys, "check", "-", "--progress", stdin=stdin, monkeypatch=monkeypatch)
+    assert status == 1
+    frames = [f.strip() for f in re.split(r"[\r\n]", err) if f.strip()]
+    reading = [f for f in frames if f.startswith("reading:")]
+    assert reading
+    assert all("%" not in f for f in reading)  # no total to show a percentage of
+    assert "2 records" in reading[-1]
+    assert [f for f in frames if f.startswith("checking:")][-1].startswith("checking: 100%")
+
+
+def test_no_progress_bar_unless_asked_or_on_a_terminal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dsmt_rules import job
+
+    monkeypatch.setattr(job, "_PROGRESS_DELAY", 0)
+    path = _write(tmp_path, "claims.jsonl", CLEAN)
+    assert _run(capsys, "check", path)[2] == ""  # stderr is not a terminal under pytest
+    assert _run(capsys, "check", path, "--no-progress")[2] == ""

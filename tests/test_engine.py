@@ -60,6 +60,7 @@ FINDING_KEYS = [
     "carc_hint",
     "url",
     "ctx",
+    "fix",
 ]
 """DESIGN.md, "The report": the keys of a finding, in order."""
 
@@ -321,6 +322,7 @@ def test_finding_to_dict_has_the_design_contract_keys_in_order() -> None:
         "carc_hint": None,
         "url": "docs/rules/DS002-no-dsmt-lines.md",
         "ctx": {"lines": 1},
+        "fix": None,
     }
 
 

@@ -67,3 +67,33 @@ def test_importtime_report_names_no_optional_package() -> None:
 
     assert "dsmt_rules" in names
     assert sorted(names & set(OPTIONAL)) == []
+
+
+def test_import_hypothesis_loads_only_our_tiny_hook() -> None:
+    """The Hypothesis entry point runs at every ``import hypothesis``: it must load nothing of ours
+    but the package's lazy ``__init__`` and the hook (benchmarks/bench_import.py times it)."""
+    loaded = subprocess.run(
+        [sys.executable, "-c", _PROBE.format(module="hypothesis")],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    ours = {m for m in json.loads(loaded.stdout) if m.partition(".")[0] == "dsmt_rules"}
+    assert ours == {"dsmt_rules", "dsmt_rules._hypothesis_hook"}
+    assert "pydantic" not in {m.partition(".")[0] for m in json.loads(loaded.stdout)}
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        "import dsmt_rules.strategies as s; s.claims()",
+        "from dsmt_rules.strategies import claims; claims()",
+        "import hypothesis, dsmt_rules.strategies",
+        "import dsmt_rules.models, hypothesis.strategies as st, dsmt_rules as d;"
+        " st.from_type(d.Claim).example()",
+        "import hypothesis.strategies as st, dsmt_rules as d; st.from_type(d.Claim).example()",
+    ],
+)
+def test_strategies_import_first_or_after_hypothesis_in_a_fresh_interpreter(script: str) -> None:
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=120, capture_output=True)

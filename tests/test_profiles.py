@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from dsmt_rules import ConfigError, Profile, Severity, load_profile
+from dsmt_rules.cli import main
 
 
 def _write(path: Path, text: str) -> Path:
@@ -239,3 +241,170 @@ def test_profile_values_can_be_built_in_python() -> None:
 
     assert load_profile(custom) is custom
     assert custom.group_max == 8
+
+
+# --- cross-field checks --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("lines", "problem"),
+    [
+        ("group_min = 21", "group_min (21) is greater than group_max (20)"),
+        ('group_code = "G0108"', "individual_code and group_code are both G0108"),
+        (
+            "initial_individual_max_units = 21",
+            "initial_individual_max_units (21) is greater than initial_max_units (20)",
+        ),
+        ('mnt_codes = ["97802", "G0109"]', "mnt_codes and the DSMT codes share G0109"),
+        (
+            'institutional_telehealth_modifiers = ["GT", "95"]',
+            "telehealth_modifiers and institutional_telehealth_modifiers share 95",
+        ),
+        (
+            'telehealth_places_of_service = ["02", "21"]',
+            "inpatient_places_of_service and telehealth_places_of_service share 21",
+        ),
+        (
+            'fqhc_bill_types = ["71", "77"]',
+            "rhc_bill_types and fqhc_bill_types share 71; "
+            "fqhc_bill_types 71 not in allowed_bill_types",
+        ),
+        (
+            'allowed_bill_types = ["13", "71", "77"]',
+            "rhc_bill_types and allowed_bill_types share 71",
+        ),
+        ('allowed_bill_types = ["13"]', "fqhc_bill_types 77 not in allowed_bill_types"),
+        (
+            'prediabetes_code_prefixes = ["E11.6", "R730"]',
+            "prediabetes_code_prefixes overlap diabetes_code_prefixes (E116/E11)",
+        ),
+    ],
+)
+def test_cross_field_checks(tmp_path: Path, lines: str, problem: str) -> None:
+    path = _write(tmp_path / "payer.toml", f'extends = "medicare"\n{lines}\n')
+
+    assert _config_error(path) == f"profile {path}: {problem}"
+
+
+def test_every_broken_invariant_is_named_in_one_line(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path / "payer.toml",
+        'extends = "medicare"\ngroup_min = 30\ninitial_individual_max_units = 25\n',
+    )
+
+    assert _config_error(path) == (
+        f"profile {path}: group_min (30) is greater than group_max (20); "
+        "initial_individual_max_units (25) is greater than initial_max_units (20)"
+    )
+
+
+def test_equal_group_bounds_are_consistent(tmp_path: Path) -> None:
+    path = _write(tmp_path / "p.toml", 'extends = "medicare"\ngroup_min = 8\ngroup_max = 8\n')
+
+    assert (load_profile(path).group_min, load_profile(path).group_max) == (8, 8)
+
+
+@pytest.mark.parametrize(
+    ("line", "where"),
+    [
+        ("initial_max_units = 0", "initial_max_units"),
+        ("follow_up_max_units_per_year = 0", "follow_up_max_units_per_year"),
+        ("initial_order_max_hours = 0", "initial_order_max_hours"),
+        ("initial_order_max_hours = inf", "initial_order_max_hours"),
+        ('individual_code = "g0108"', "individual_code"),
+        ('allowed_bill_types = ["131"]', "allowed_bill_types.0"),
+        ('telehealth_places_of_service = ["2"]', "telehealth_places_of_service.0"),
+        ('telehealth_modifiers = ["095"]', "telehealth_modifiers.0"),
+        ("accrediting_organizations = []", "accrediting_organizations"),
+        ("diabetes_code_prefixes = []", "diabetes_code_prefixes"),
+    ],
+)
+def test_caps_are_positive_and_codes_well_formed(tmp_path: Path, line: str, where: str) -> None:
+    path = _write(tmp_path / "p.toml", f'extends = "medicare"\n{line}\n')
+
+    message = _config_error(path)
+
+    assert message.startswith(f"profile {path}: {where}: ")
+
+
+def test_every_parameter_is_documented() -> None:
+    undocumented = [n for n, f in Profile.model_fields.items() if not (f.description or "").strip()]
+
+    assert undocumented == []
+
+
+# --- profile show --------------------------------------------------------------------------------
+
+
+def _show(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    status = main(["profile", "show", "--isolated", *args])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_profile_show_prints_medicare_as_a_loadable_toml_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, _ = _show(capsys)
+
+    assert status == 0
+    assert out.startswith("# The effective profile 'medicare' (dsmt-rules profile show).\n")
+    assert 'group_code = "G0109"\n' in out
+    assert "group_max = 20\n" in out
+    assert 'telehealth_modifiers = ["93", "95"]\n' in out
+    assert out.endswith("\n[severity]\n")
+    copy = load_profile(_write(tmp_path / "copy.toml", out))
+    assert copy == load_profile("medicare")
+
+
+def test_profile_show_follows_extends(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _write(tmp_path / "regional.toml", 'extends = "medicare"\nname = "regional"\ngroup_max = 15\n')
+    child = _write(
+        tmp_path / "clinic.toml",
+        'extends = "regional.toml"\nname = "clinic"\n[severity]\nDS206 = "error"\n',
+    )
+
+    status, out, _ = _show(capsys, str(child), "--format", "json")
+
+    assert status == 0
+    shown = json.loads(out)
+    assert list(shown) == list(Profile.model_fields)
+    assert (shown["name"], shown["group_max"], shown["group_min"]) == ("clinic", 15, 2)
+    assert shown["severity"] == {"DS206": "error"}
+    assert shown["rhc_bill_types"] == ["71"]
+    assert Profile.model_validate(shown) == load_profile(child)
+
+    status, out, _ = _show(capsys, str(child))
+    assert out.endswith('\n[severity]\n"DS206" = "error"\n')
+    assert load_profile(_write(tmp_path / "shown.toml", out)) == load_profile(child)
+
+
+def test_profile_show_reports_an_inconsistent_profile_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _write(tmp_path / "bad.toml", 'extends = "medicare"\ngroup_min = 21\n')
+
+    status, out, err = _show(capsys, str(path))
+
+    assert (status, out) == (2, "")
+    assert (
+        err == f"dsmt-rules: error: profile {path}: group_min (21) is greater than group_max (20)\n"
+    )
+
+
+def test_profile_show_unknown_name(capsys: pytest.CaptureFixture[str]) -> None:
+    status, _, err = _show(capsys, "nope")
+
+    assert status == 2
+    assert err == (
+        "dsmt-rules: error: unknown profile 'nope': use one of medicare or a .toml file path\n"
+    )
+
+
+def test_profile_without_a_subcommand_prints_its_help(capsys: pytest.CaptureFixture[str]) -> None:
+    status = main(["profile"])
+    out, _ = capsys.readouterr()
+
+    assert status == 2
+    assert out.startswith("Usage: dsmt-rules profile [OPTIONS] [COMMAND] [ARGS]...\n")
+    assert "show  Print the effective profile" in out

@@ -137,13 +137,46 @@ def test_text_table_and_summary() -> None:
     text = _render("text", [*REPORTS, REVIEW], origin="claims.jsonl")
     lines = text.splitlines()
     assert lines[0] == "claims.jsonl"
-    assert lines[1].split() == ["REC", "CLAIM", "STATUS", "CODE", "SEVERITY", "MESSAGE"]
+    assert lines[1].split() == [
+        *("REC", "CLAIM", "STATUS", "CODE", "SEVERITY", "LINE", "LINE", "ID", "CARC", "MESSAGE")
+    ]
     assert lines[2].split() == ["1", "C-1", "pass"]
-    assert lines[3].split()[:5] == ["2", "C-2", "reject", "DS104", "error"]
-    assert lines[4].split()[:2] == ["DS107", "warning"]
-    assert lines[5].split()[:5] == ["4", "-", "reject", "DS001", "error"]
+    # line 1 of the claim (loc counts from 0), its id, the CARC, the message
+    assert lines[3].split() == [
+        *("2", "C-2", "reject", "DS104", "error", "1", "1", "16", "Message", "of", "DS104.")
+    ]
+    assert lines[4].split()[:5] == ["DS107", "warning", "1", "1", "16"]
+    assert lines[5].split()[:8] == ["4", "-", "reject", "DS001", "error", "-", "-", "-"]
+    # every column starts where its header does
+    assert lines[3].index("DS104") == lines[1].index("CODE") == lines[4].index("DS107")
+    assert lines[3].index("Message") == lines[1].index("MESSAGE") == lines[5].index("Message")
     assert lines[-2] == "4 claims: 1 pass, 1 review, 2 reject."
     assert lines[-1] == "Findings by code: DS001 x1, DS104 x1, DS107 x1, DS206 x1."
+
+
+def test_text_names_the_line_by_number_and_id_and_the_source() -> None:
+    report = Report(
+        claim_id="C-7",
+        record=3,
+        findings=(
+            _finding(
+                "DS109", Severity.ERROR, loc=("lines", 2, "units"), line_id="L-9", source="2400/SV1"
+            ),
+        ),
+    )
+    row = _render("text", [report]).splitlines()[1]
+    assert row.split()[:8] == ["3", "C-7", "reject", "DS109", "error", "3", "L-9", "16"]
+    assert row.endswith("Message of DS109. (source: 2400/SV1)")
+
+
+def test_text_columns_survive_a_long_claim_id() -> None:
+    long_id = "PCN-" + "7" * 34  # CLM01 holds up to 38 characters
+    report = Report(claim_id=long_id, record=12, findings=(_finding("DS104", Severity.ERROR),))
+    lines = _render("text", [CLEAN, report]).splitlines()
+    assert lines[2].split() == ["12", long_id]  # the id in full, on a row of its own
+    assert lines[3].split()[:2] == ["reject", "DS104"]
+    assert lines[3].index("DS104") == lines[0].index("CODE")
+    assert lines[3].index("Message") == lines[0].index("MESSAGE")
 
 
 def test_text_of_an_empty_batch_is_just_the_summary() -> None:
@@ -176,12 +209,28 @@ def test_text_wraps_long_messages_under_the_message_column() -> None:
         record=1,
         findings=(_finding("DS103", Severity.ERROR, message=" ".join(["word"] * 60)),),
     )
-    lines = _render("text", [long], width=90).splitlines()
+    lines = _render("text", [long], width=150).splitlines()
     table = lines[1 : lines.index("")]
+    column = lines[0].index("MESSAGE")
     assert len(table) > 2
-    assert all(len(line) <= 90 for line in table)
-    assert table[1].startswith(" " * 40)
-    assert " ".join(" ".join(table).split()[5:]) == " ".join(["word"] * 60)
+    assert all(len(line) <= 150 for line in table)
+    assert table[0].index("word") == column
+    assert all(line.startswith(" " * column + "word") for line in table[1:])
+    assert " ".join(" ".join(table).split()[8:]) == " ".join(["word"] * 60)
+
+
+def test_text_on_a_narrow_terminal_puts_messages_under_their_row() -> None:
+    long = Report(
+        claim_id="C-9",
+        record=1,
+        findings=(_finding("DS103", Severity.ERROR, message=" ".join(["word"] * 60)),),
+    )
+    lines = _render("text", [long], width=80).splitlines()
+    table = lines[1 : lines.index("")]
+    assert table[0].split() == ["1", "C-9", "reject", "DS103", "error", "1", "1", "16"]
+    assert all(len(line) <= 80 for line in table)
+    assert all(line.startswith(" " * 8 + "word") for line in table[1:])
+    assert " ".join(" ".join(table[1:]).split()) == " ".join(["word"] * 60)
 
 
 def test_text_starts_a_section_per_input_file() -> None:

@@ -58,9 +58,14 @@ _SECTIONS: tuple[tuple[str, Literal["example", "use_instead"]], ...] = (
 )
 
 
-def example_options(rule: type[Rule]) -> Mapping[str, Any]:
-    """The :func:`~dsmt_rules.engine.ruleset` options a rule's examples are checked with."""
+def example_options(
+    rule: type[Rule], which: Literal["example", "use_instead"] = "example"
+) -> Mapping[str, Any]:
+    """The :func:`~dsmt_rules.engine.ruleset` options one of a rule's examples is checked with
+    (the example of DS005 with a rule made to fail: ``Rule.example_faults``)."""
     options: Mapping[str, Any] = getattr(rule, "example_options", None) or {}
+    if which == "example" and rule.example_faults:
+        return {**options, "_faults": rule.example_faults}
     return options
 
 
@@ -95,7 +100,7 @@ def read_example(document: str) -> list[Record]:
 def example_reports(rule: type[Rule], which: Literal["example", "use_instead"]) -> list[Report]:
     """The reports the engine gives one of a rule's examples, read and checked as the CLI does."""
     records = read_example(example_document(getattr(rule, which)))
-    return list(check_records(records, rules=ruleset(**example_options(rule))))
+    return list(check_records(records, rules=ruleset(**example_options(rule, which))))
 
 
 def _cell(text: object) -> str:
@@ -178,11 +183,11 @@ def render_rule(rule: type[Rule]) -> str:
     ]
     if rule.fix:
         rows.append(("Fix", _cell(rule.fix)))
+    if rule.autofix:
+        rows.append(("Automatic fix ([`dsmt-rules fix`](../fixes.md))", _cell(rule.autofix)))
     if rule.companions:
         companions = ", ".join(_code_link(c) for c in sorted(rule.companions))
         rows.append(("May be raised together with", companions))
-    options = example_options(rule)
-
     lines = [f"# {rule.code} {rule.name}", ""]
     if summary:
         lines += [summary, ""]
@@ -196,6 +201,7 @@ def render_rule(rule: type[Rule]) -> str:
         document = _document(getattr(rule, which))
         fence = "json" if _input_format(document) == "json" else "text"
         lines += [f"## {heading}", "", f"```{fence}", document, "```", ""]
+        options = example_options(rule, which)
         if options:
             lines += [f"Checked with `ruleset({_options_text(options)})`.", ""]
         lines += [*_findings_block(reports), ""]

@@ -8,8 +8,11 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 
 __all__ = [
+    "Applicability",
     "ClaimSummary",
+    "Edit",
     "Finding",
+    "Fix",
     "Report",
     "Scalar",
     "Severity",
@@ -45,6 +48,62 @@ Scalar = str | int | float | bool | None
 """A value a message is built from: a code, a count, a date of service, an id or a profile number."""
 
 
+class Applicability(StrEnum):
+    """Whether ``dsmt-rules fix`` applies a fix by default (as ruff's fix applicability).
+
+    ``safe``: the repaired claim says what the records on the claim itself already say (the
+    payer would read the same service from it), so it is applied by default. ``unsafe``: the
+    repair depends on a choice or on facts beyond the claim (other claims, the history), so it is
+    applied only with ``--unsafe-fixes``.
+    """
+
+    SAFE = "safe"
+    UNSAFE = "unsafe"
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """One change to the claim document, at ``loc`` (a path into the claim, as ``Finding.loc``).
+
+    A replacement sets the field at ``loc`` from ``old`` to ``new``. A removal has a ``loc`` that
+    ends with a list index (``("lines", 1)``), ``new`` None and, as ``old``, the ``line_id`` of
+    the line removed. Whoever applies an edit first checks that the document still holds ``old``
+    there, so a stale fix never changes the wrong value. In JSON: ``{"loc", "from", "to"}``.
+    """
+
+    loc: Loc
+    old: Scalar
+    new: Scalar
+
+    @property
+    def removes(self) -> bool:
+        """True when the edit removes the list element at ``loc`` (a line), not a field value."""
+        return self.new is None and bool(self.loc) and isinstance(self.loc[-1], int)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The edit as the JSON object of the report contract."""
+        return {"loc": list(self.loc), "from": self.old, "to": self.new}
+
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    """A mechanical repair of a finding: a title for people and the edits that make it."""
+
+    applicability: Applicability
+    title: str
+    """What the fix does, e.g. ``Bill G0108 (individual) for a session of 1`` (codes, counts
+    and line ids only: never PHI)."""
+    edits: tuple[Edit, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fix as the JSON object of the report contract."""
+        return {
+            "applicability": self.applicability._value_,
+            "title": self.title,
+            "edits": [e.to_dict() for e in self.edits],
+        }
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     """One requirement a claim does not meet (or could not be shown to meet)."""
@@ -68,6 +127,8 @@ class Finding:
     (``dsmt-rules rules --format json`` lists the templates). Values are codes, counts, dates of
     service, claim, line, session and referral ids and profile numbers: rules never read the
     beneficiary id, the one PHI field of the claim document (docs/index.md, "PHI")."""
+    fix: Fix | None = None
+    """The rule's mechanical repair of this finding, if it has one (added in 0.2; docs/fixes.md)."""
 
     def to_dict(self) -> dict[str, Any]:
         """The finding as the JSON object of the report contract."""
@@ -83,6 +144,7 @@ class Finding:
             "carc_hint": self.carc_hint,
             "url": self.url,
             "ctx": dict(self.ctx),
+            "fix": None if self.fix is None else self.fix.to_dict(),
         }
 
 

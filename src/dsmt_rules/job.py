@@ -1,7 +1,8 @@
 """The check job: inputs -> adapters -> engine -> reporter, the way ``dsmt-rules check`` runs it.
 
 :func:`run_check` opens the inputs (``-`` is standard input), reads them as one batch, checks every
-record and writes one report per record in input order, with a progress bar on a terminal. It
+record and writes one report per record in input order, with a progress bar on a terminal (bytes
+read of the inputs' total size, with percentage and time left, when they are files). It
 returns the counts by verdict (:class:`~dsmt_rules.reporters.Summary`); the caller decides the exit
 status. Errors a user can cause (a missing file, a bad profile) raise
 :class:`~dsmt_rules.exceptions.DsmtRulesError` or :class:`OSError`.
@@ -12,16 +13,18 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import stat
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Any
 
 from dsmt_rules import adapters
 from dsmt_rules.engine import Ruleset, check_records
 from dsmt_rules.exceptions import ConfigError
 from dsmt_rules.findings import Report
 from dsmt_rules.profiles import load_profile
+from dsmt_rules.records import Record
 from dsmt_rules.reporters import (
     STDOUT,
     Format,
@@ -49,6 +52,12 @@ class Output:
     """None: ``text`` on a terminal, else ``jsonl``; for a file, from its suffix."""
     progress: bool | None = None
     """None: a progress bar when stderr is a terminal and the reports do not go to it."""
+    statistics: bool = False
+    """Counts by rule instead of the reports (``text``, or ``json`` when that is the format)."""
+    csv_bom: bool = False
+    """Start a CSV output with a UTF-8 byte order mark (for spreadsheets)."""
+    show_fixes: bool = False
+    """``text``: list each finding's fix under it (``check --show-fixes``)."""
 
 
 def _same_file(a: str, b: str) -> bool:
@@ -58,17 +67,106 @@ def _same_file(a: str, b: str) -> bool:
         return False
 
 
-def _with_progress(
-    reports: Iterator[Report], progress: bool | None, to_terminal: bool
-) -> Iterator[Report]:
-    show = progress if progress is not None else is_terminal(sys.stderr) and not to_terminal
-    if not show:
-        return reports
-    from tqdm import tqdm
+_PROGRESS_DELAY = 0.5
+"""Seconds before the progress bar shows (a quick run shows none)."""
+_PROGRESS_EVERY = 64
+"""Reports between two looks at how far the inputs have been read."""
 
-    return iter(
-        tqdm(reports, desc="checking", unit=" claims", file=sys.stderr, delay=0.5, leave=True)
-    )
+
+def _total_bytes(streams: Sequence[IO[bytes]]) -> int | None:
+    """The inputs' total size when every one is a regular file (not stdin, a pipe or a device)."""
+    total = 0
+    for stream in streams:
+        try:
+            info = os.fstat(stream.fileno())
+        except (OSError, ValueError, AttributeError):
+            return None
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        total += info.st_size
+    return total
+
+
+def _bytes_read(streams: Sequence[IO[bytes]]) -> int:
+    done = 0
+    for stream in streams:
+        with contextlib.suppress(OSError, ValueError):
+            done += stream.tell()
+    return done
+
+
+class _Progress:
+    """Two bars on stderr, one pass: reading the inputs (bytes read of their total size, with the
+    percentage, rate and time left, when they are files; a count of records and a rate for stdin
+    or a pipe), then checking (reports written of the records read, which are known by then)."""
+
+    def __init__(self, streams: Sequence[IO[bytes]]) -> None:
+        from tqdm import tqdm
+
+        self._tqdm = tqdm
+        self._streams = streams
+        self._total = _total_bytes(streams)
+        self._records = 0
+        self._reports = 0
+        self._checking: Any = None
+        self._bar: Any = None
+
+    def _open(self, **options: Any) -> Any:
+        return self._tqdm(file=sys.stderr, delay=_PROGRESS_DELAY, dynamic_ncols=True, **options)
+
+    def read(self, records: Iterable[Record]) -> Iterator[Record]:
+        """The records, counted (and the bytes read of the files) as they are read."""
+        if self._total is None:
+            bar = self._open(desc="reading", unit=" records", leave=True)
+        else:
+            bar = self._open(
+                desc="reading",
+                total=self._total,
+                unit="B",
+                unit_scale=True,
+                unit_divisor=1024,
+                leave=True,
+            )
+        with bar:
+            for record in records:
+                self._records += 1
+                if self._records % _PROGRESS_EVERY == 0:
+                    self._advance(bar)
+                yield record
+            self._advance(bar)
+        self._checking = self._open(
+            desc="checking", total=self._records, initial=self._reports, unit=" claims"
+        )
+
+    def _advance(self, bar: Any) -> None:
+        if self._total is None:
+            bar.update(self._records - bar.n)
+        else:
+            bar.update(min(_bytes_read(self._streams), self._total) - bar.n)
+
+    def reports(self, reports: Iterable[Report]) -> Iterator[Report]:
+        """The reports, counted against the records read."""
+        try:
+            for report in reports:
+                self._reports += 1
+                checking = self._checking
+                if checking is not None and self._reports % _PROGRESS_EVERY == 0:
+                    checking.update(self._reports - checking.n)
+                yield report
+            if self._checking is not None:
+                self._checking.update(self._reports - self._checking.n)
+        finally:
+            if self._checking is not None:
+                self._checking.close()
+
+
+def _progress(
+    progress: bool | None, to_terminal: bool, streams: Sequence[IO[bytes]]
+) -> _Progress | None:
+    """The progress bars, when they are to be shown: asked for, or on a terminal stderr when the
+    reports do not go to that terminal."""
+    show = progress if progress is not None else is_terminal(sys.stderr) and not to_terminal
+    return _Progress(streams) if show else None
 
 
 def run_check(
@@ -81,15 +179,10 @@ def run_check(
             if path != STDIN and _same_file(path, target):
                 raise ConfigError(f"{target}: is also an input; choose another --output file")
     profile = load_profile(settings.profile)
-    if settings.engine == "spark":
-        from dsmt_rules.spark._cli import run_check_spark
-
-        return run_check_spark(
-            paths, settings=settings, rules=rules, output=output, progress=_with_progress
-        )
+    on_spark = settings.engine == "spark"  # the Spark job reads the inputs itself
     with contextlib.ExitStack() as stack:
         inputs: list[tuple[str, IO[bytes]]] = []
-        for path in paths:
+        for path in () if on_spark else paths:
             if path == STDIN:
                 if any(name == STDIN_NAME for name, _ in inputs):
                     raise ConfigError("'-' (standard input) can be read only once; give it once")
@@ -108,17 +201,38 @@ def run_check(
         width = shutil.get_terminal_size().columns if to_terminal else None
         sink = stack.enter_context(open_output(target))
         summary = Summary()
-        reports = _with_progress(
-            summary.tally(
-                check_records(
-                    batch,
-                    rules=rules,
-                    memory=settings.batch_memory * 1024 * 1024,
-                    temp_dir=settings.temp_dir,
-                )
-            ),
-            output.progress,
-            to_terminal,
+        bars = _progress(output.progress, to_terminal, [stream for _, stream in inputs])
+        origin: Callable[[int], str | None] = batch.file_of
+        if on_spark:
+            from dsmt_rules.spark._cli import spark_reports
+
+            found = stack.enter_context(spark_reports(paths, settings=settings, rules=rules))
+            checked: Iterable[Report] = found
+            origin = found.file_of
+        else:
+            checked = check_records(
+                batch if bars is None else bars.read(batch),
+                rules=rules,
+                memory=settings.batch_memory * 1024 * 1024,
+                temp_dir=settings.temp_dir,
+            )
+        reports = summary.tally(checked)
+        if bars is not None:
+            reports = bars.reports(reports)
+        if output.statistics:
+            from dsmt_rules.reporters.statistics import write_statistics
+
+            write_statistics(reports, sink, fmt="json" if output.format == "json" else "text")
+            return summary
+        write_reports(
+            fmt,
+            reports,
+            sink,
+            origin=origin,
+            color=color,
+            width=width,
+            docs_url=settings.docs_url,
+            bom=output.csv_bom,
+            show_fixes=output.show_fixes,
         )
-        write_reports(fmt, reports, sink, origin=batch.file_of, color=color, width=width)
     return summary

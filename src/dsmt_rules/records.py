@@ -13,6 +13,8 @@ by every adapter and by the loaders of reference data and profiles.
 from __future__ import annotations
 
 import dataclasses
+import logging
+import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -27,10 +29,12 @@ if TYPE_CHECKING:
 __all__ = [
     "FACTS",
     "NOT_ON_CLAIMS",
+    "Failure",
     "Problem",
     "Record",
     "StructureProblem",
     "errors_of",
+    "failure_of",
     "problems_of",
 ]
 
@@ -51,6 +55,36 @@ class StructureProblem:
     """The input position (file, interchange, transaction set, claim, loop and segment)."""
     line_id: str | None = None
     """The claim line the fault sits in, when it sits in one."""
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """Where dsmt-rules' own code failed on a record (the engine reports it as DS005)."""
+
+    stage: str
+    """What was being done, as people read it: ``reading the X12 input``, ``rule DS305``."""
+    error: str
+    """The exception's class name (never its message, which may hold input values)."""
+    stopped: bool = False
+    """Whether reading the input stopped there (the rest of that input was not read)."""
+
+
+_log = logging.getLogger("dsmt_rules")
+
+
+def failure_of(stage: str, exc: BaseException, *, stopped: bool = False) -> Failure:
+    """The :class:`Failure` of ``exc`` raised in ``stage``; its traceback goes to the
+    ``dsmt_rules`` logger at DEBUG level (``--debug``) as frames only: file, line, function and
+    source line, never the exception's message or any local value (PHI)."""
+    if _log.isEnabledFor(logging.DEBUG):
+        frames = "".join(traceback.format_list(traceback.extract_tb(exc.__traceback__)))
+        _log.debug(
+            "internal error in %s: %s (message withheld)\n%s",
+            stage,
+            type(exc).__name__,
+            frames.rstrip(),
+        )
+    return Failure(stage, type(exc).__name__, stopped)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +114,9 @@ class Record:
     that need them do not run for the claim (DS004 names them) until reference data supplies them."""
     format: str | None = None
     """The input format as people name it (``X12 837``, ``FHIR``), for DS004's message."""
+    failure: Failure | None = None
+    """Set when reading stopped on a defect of dsmt-rules at this record (DS005): the rest of
+    that input was not read."""
 
 
 FACTS = frozenset({"sessions", "accreditation", "referral", "history"})

@@ -26,7 +26,8 @@ from dsmt_rules import (
     rule_for,
     ruleset,
 )
-from dsmt_rules.findings import Scalar
+from dsmt_rules.findings import Applicability, Edit, Fix, Scalar
+from dsmt_rules.fix import FixResult, apply_fixes, fix_inputs
 
 
 def request_path(document: bytes) -> bool:
@@ -54,6 +55,22 @@ def findings_by_value(claim: Claim) -> dict[str, list[Scalar]]:
         if severity is Severity.ERROR and loc and f.url:
             out.setdefault(f.code, []).extend(f.ctx.values())
     return out
+
+
+def safe_edits(claim: Claim) -> list[tuple[tuple[str | int, ...], Scalar, Scalar]]:
+    out: list[tuple[tuple[str | int, ...], Scalar, Scalar]] = []
+    for finding in iter_findings(claim):
+        fix: Fix | None = finding.fix
+        if fix is not None and fix.applicability is Applicability.SAFE:
+            edits: tuple[Edit, ...] = fix.edits
+            out.extend((e.loc, e.old, e.new) for e in edits if not e.removes)
+    return out
+
+
+def repair(data: bytes, document: dict[str, object], fixes: list[Fix]) -> bytes:
+    result: FixResult = fix_inputs([("claims.jsonl", data)], rules=ruleset(), unsafe=True)
+    applied: list[int] = apply_fixes(document, fixes)
+    return result.fixed[0] if applied or result.changed else data
 
 
 def records(batch: list[Record]) -> Iterator[dict[str, object]]:

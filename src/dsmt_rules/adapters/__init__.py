@@ -21,11 +21,12 @@ import importlib.util
 import io
 import os
 import stat
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import IO, Any, Literal, TypeAlias, cast
 
 from dsmt_rules.exceptions import AdapterError
-from dsmt_rules.records import Record
+from dsmt_rules.records import Record, failure_of
 
 __all__ = [
     "ADAPTERS",
@@ -123,14 +124,58 @@ def read_input(stream: IO[bytes], *, name: str) -> Iterator[Record]:
     """
     head, buffered = _head(stream)
     if head.startswith(_GZIP_MAGIC):
-        head, buffered = _head(cast(IO[bytes], gzip.GzipFile(fileobj=buffered, mode="rb")))
+        try:
+            head, buffered = _head(cast(IO[bytes], gzip.GzipFile(fileobj=buffered, mode="rb")))
+        except _GZIP_ERRORS:
+            return iter([Record(1, None, (((), _BAD_GZIP),))])
     kind = detect_format(head)
     if kind == "json":
         from dsmt_rules.adapters.jsonl import read_records as read_json
 
-        return read_json(buffered)
+        return _guarded(read_json(buffered), _LABELS[kind])
     reader = _adapter(kind, name)
-    return reader(buffered, name=name)
+    return _guarded(reader(buffered, name=name), _LABELS[kind])
+
+
+_GZIP_ERRORS = (gzip.BadGzipFile, EOFError, zlib.error)
+_BAD_GZIP = "the gzip data is corrupt or truncated here; the rest of this input was not read"
+
+_LABELS: Mapping[InputFormat, str] = {"json": "JSON", "x12": "X12", "fhir": "FHIR"}
+
+
+def _guarded(records: Iterator[Record], label: str) -> Iterator[Record]:
+    """The guard on reading: an adapter that raises (a defect of ours, not an I/O error) ends its
+    input with one record that says so (DS005, with the position after the last record read)."""
+    position = 0
+    while True:
+        try:
+            record = next(records)
+        except StopIteration:
+            return
+        except _GZIP_ERRORS:  # the input's data, not the disk: the rest cannot be read
+            yield Record(position + 1, None, (((), _BAD_GZIP),))
+            return
+        except OSError:
+            raise  # an I/O error: the command's error (exit 2), not a record's
+        except Exception as exc:  # the guard
+            failure = failure_of(f"reading the {label} input", exc, stopped=True)
+            yield Record(position + 1, None, failure=failure)
+            return
+        position = record.position
+        yield record
+
+
+def _completed(records: Iterator[Record], complete: Callable[[Record], Record]) -> Iterator[Record]:
+    """Each record completed with reference data; a record that cannot be gets DS005."""
+    for record in records:
+        try:
+            done = complete(record)
+        except Exception as exc:  # the guard
+            failure = failure_of("applying the reference data", exc)
+            done = Record(
+                record.position, None, (), record.claim_id, record.source, failure=failure
+            )
+        yield done
 
 
 class Batch:
@@ -157,7 +202,7 @@ class Batch:
             count = 0
             records = read_input(stream, name=name)
             if self._complete is not None:
-                records = map(self._complete, records)
+                records = _completed(records, self._complete)
             for record in records:
                 count += 1
                 yield record

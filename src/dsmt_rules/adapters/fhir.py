@@ -27,7 +27,7 @@ from dsmt_rules._codes import icd10_dotted
 from dsmt_rules.exceptions import AdapterError
 from dsmt_rules.findings import Loc
 from dsmt_rules.models import Claim
-from dsmt_rules.records import NOT_ON_CLAIMS, Problem, Record, problems_of
+from dsmt_rules.records import NOT_ON_CLAIMS, Problem, Record, failure_of, problems_of
 
 try:
     from fhir.resources.R4B import get_fhir_model_class
@@ -121,6 +121,8 @@ def read_records(stream: IO[bytes] | IO[str], *, name: str = "-") -> Iterator[Re
         documents: list[tuple[str, Any]] = [("", json.loads(data))]
     except json.JSONDecodeError as exc:
         documents = _ndjson(data, exc)
+    except RecursionError:
+        documents = [("", _Unreadable(_TOO_DEEP))]
     position = 0
     for prefix, document in documents:
         for record in _records(document, f"{name}{prefix}"):
@@ -140,7 +142,12 @@ def _ndjson(data: str, first: json.JSONDecodeError) -> list[tuple[str, Any]]:
             out.append((f":{lineno}", json.loads(line)))
         except json.JSONDecodeError as exc:
             out.append((f":{lineno}", _Unreadable(f"not valid JSON: {exc.msg}")))
+        except RecursionError:
+            out.append((f":{lineno}", _Unreadable(_TOO_DEEP)))
     return out
+
+
+_TOO_DEEP = "not valid JSON: nested too deeply to read"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -196,9 +203,9 @@ def _claim_record(res: _Resource, index: _Index, name: str) -> Record:
         return Record(1, None, _fhir_problems(exc, res.path), claim_id, source)
     try:
         document, sources, hints, problems = _Mapper(fhir, res, index).document()
-    except Exception as exc:  # a shape the mapping did not expect: report it, never crash
-        problem = f"the Claim could not be mapped to a claim document ({type(exc).__name__})"
-        return Record(1, None, (((), problem),), claim_id, source)
+    except Exception as exc:  # the guard: a defect of our mapping is DS005 on this Claim
+        failure = failure_of("mapping the FHIR Claim", exc)
+        return Record(1, None, (), claim_id, source, failure=failure)
     where = {loc: f"{name} {path}" for loc, path in sources.items()}
     if problems:
         return Record(1, None, problems, claim_id, source, sources=where, hints=hints)

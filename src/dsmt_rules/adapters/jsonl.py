@@ -29,7 +29,7 @@ def _claim_id_of(data: bytes | str) -> str | None:
     """The claim id of an invalid document, when it is readable (for the report; never PHI)."""
     try:
         obj = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deeply to read
         return None
     if isinstance(obj, dict):
         cid = obj.get("claim_id")
@@ -98,8 +98,11 @@ def _read_array(stream: IO[bytes], max_record_bytes: int) -> Iterator[Record]:
         return
     try:
         values = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        msg = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8 text"
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        if isinstance(exc, RecursionError):
+            msg = "nested too deeply to read"
+        else:
+            msg = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8 text"
         yield Record(1, None, (((), f"not valid JSON: {msg}"),))
         return
     if not isinstance(values, list):  # pragma: no cover - first byte was '['

@@ -27,9 +27,25 @@ from pathlib import Path
 from typing import Any
 
 from dsmt_rules.catalog import rule_for
-from dsmt_rules.engine._kernel import Prepared, finish, finish_with_book, prepare, quiet_lines
+from dsmt_rules.engine._kernel import (
+    Prepared,
+    finish,
+    finish_with_book,
+    prepare,
+    quiet_lines,
+    unbooked,
+)
 from dsmt_rules.engine._ruleset import Ruleset
-from dsmt_rules.findings import ClaimSummary, Finding, Report, Severity, SummaryLine
+from dsmt_rules.findings import (
+    Applicability,
+    ClaimSummary,
+    Edit,
+    Finding,
+    Fix,
+    Report,
+    Severity,
+    SummaryLine,
+)
 from dsmt_rules.history import Book
 from dsmt_rules.history._ledger import (
     ClaimFacts,
@@ -41,7 +57,7 @@ from dsmt_rules.history._ledger import (
 )
 from dsmt_rules.models import Claim, IndividualReason, SpecialNeed, Training
 from dsmt_rules.profiles import Profile
-from dsmt_rules.records import Record
+from dsmt_rules.records import Record, failure_of
 
 __all__ = [
     "DEFAULT_MEMORY",
@@ -65,6 +81,7 @@ def _report_cost(report: Report) -> int:
 # --- packing: plain tuples for marshal ----------------------------------------------------------------
 
 _SEVERITIES = {s.value: s for s in Severity}
+_APPLICABILITIES = {a.value: a for a in Applicability}
 _TRAININGS = {t.value: t for t in Training}
 _REASONS = {r.value: r for r in IndividualReason}
 _NEEDS = {n.value: n for n in SpecialNeed}
@@ -72,12 +89,38 @@ _ORDINAL = dt.date.toordinal
 _DATE = dt.date.fromordinal
 
 
+def _pack_fix(fix: Fix | None) -> tuple[Any, ...] | None:
+    if fix is None:
+        return None
+    return (fix.applicability._value_, fix.title, tuple((e.loc, e.old, e.new) for e in fix.edits))
+
+
+def _unpack_fix(t: tuple[Any, ...] | None) -> Fix | None:
+    if t is None:
+        return None
+    applicability, title, edits = t
+    return Fix(
+        _APPLICABILITIES[applicability],
+        title,
+        tuple(Edit(tuple(loc), old, new) for loc, old, new in edits),
+    )
+
+
 def _pack_finding(f: Finding) -> tuple[Any, ...]:
-    return (f.code, f.severity._value_, f.message, f.loc, f.line_id, f.source, dict(f.ctx))
+    return (
+        f.code,
+        f.severity._value_,
+        f.message,
+        f.loc,
+        f.line_id,
+        f.source,
+        dict(f.ctx),
+        _pack_fix(f.fix),
+    )
 
 
 def _unpack_finding(t: tuple[Any, ...]) -> Finding:
-    code, severity, message, loc, line_id, source, ctx = t
+    code, severity, message, loc, line_id, source, ctx, fix = t
     rule = rule_for(code)
     return Finding(
         code,
@@ -91,6 +134,7 @@ def _unpack_finding(t: tuple[Any, ...]) -> Finding:
         rule.carc_hint,
         rule.doc_url(),
         ctx,
+        _unpack_fix(fix),
     )
 
 
@@ -360,26 +404,33 @@ def prepare_packed(
 ) -> tuple[str | None, bytes, Report | None]:
     """The kernel's first stage for one record, as bytes to hold or ship: ``(beneficiary key,
     marshalled prepared claim, None)``, or ``(None, b"", report)`` for a record that is not a claim
-    (its report is final). The bytes hold plain values only (codes, counts, ordinal dates, ids)."""
+    (its report is final). The bytes hold plain values only (codes, counts, ordinal dates, ids).
+
+    Guarded as :func:`~dsmt_rules.engine._kernel.prepare` is: a claim whose facts cannot be
+    packed gets DS005 for the history rules and its report at once."""
     p = prepare(record, seq, rules, facts=False)
     claim = record.claim
     if p.key is None or claim is None:
         return None, b"", finish((p,), rules)[0]
-    packed = _dumps(
-        (
-            seq,
-            p.position,
-            p.claim_id,
-            p.key,
-            tuple([_pack_finding(f) for f in p.findings]),
-            _packed_facts_of(claim, rules.profile, seq),
-            p.dsmt,
-            p.source,
-            tuple(p.sources.items()),
-            tuple(sorted(p.unknown)),
-            None if p.claim is None else (p.claim[0], tuple(tuple(x) for x in p.claim[1])),
+    try:
+        packed = _dumps(
+            (
+                seq,
+                p.position,
+                p.claim_id,
+                p.key,
+                tuple([_pack_finding(f) for f in p.findings]),
+                _packed_facts_of(claim, rules.profile, seq),
+                p.dsmt,
+                p.source,
+                tuple(p.sources.items()),
+                tuple(sorted(p.unknown)),
+                None if p.claim is None else (p.claim[0], tuple(tuple(x) for x in p.claim[1])),
+            )
         )
-    )
+    except Exception as exc:  # the guard: the claim cannot join its beneficiary's group
+        failure = failure_of("the history rules", exc)
+        return None, b"", unbooked((p,), failure)[0]
     return p.key, packed, None
 
 
@@ -404,33 +455,46 @@ def _finish_group(blobs: Sequence[bytes], rules: Ruleset, order: _Order) -> None
 
     A quiet group (the usual one) costs no book and no objects. Otherwise the book is made of
     every claim's facts, and each claim is unpacked, finished and dropped in turn: a beneficiary
-    with very many claims holds its claims' facts and marshalled bytes, nothing more.
+    with very many claims holds its claims' facts and marshalled bytes, nothing more. The guard:
+    if the group's book cannot be made, each of its claims gets DS005 for the history rules.
     """
-    if _quiet_group(blobs, rules):
+    try:
+        quiet = _quiet_group(blobs, rules)
+        if not quiet:
+            facts = [_unpack_facts(_loads(blob)[5]) for blob in blobs]
+            book = Book.of(facts, rules.profile)
+    except Exception as exc:  # the guard
+        failure = failure_of("the history rules", exc)
+        for blob in blobs:
+            p = _prepared_of(_loads(blob), None)
+            order.add(p.seq, unbooked((p,), failure)[0])
+        return
+    if quiet:
         for blob in blobs:
             t = _loads(blob)
             order.add_packed(t[0], _packed_report(t))
         return
-    facts = [_unpack_facts(_loads(blob)[5]) for blob in blobs]
-    book = Book.of(facts, rules.profile)
     for blob, f in zip(blobs, facts, strict=True):
-        seq, position, claim_id, key, findings, _facts, dsmt, source, sources, unknown, summary = (
-            _loads(blob)
-        )
-        p = Prepared(
-            seq,
-            position,
-            claim_id,
-            key,
-            tuple(_unpack_finding(x) for x in findings),
-            f,
-            dsmt,
-            source,
-            {tuple(loc): where for loc, where in sources},
-            frozenset(unknown),
-            _unpack_summary(summary),
-        )
-        order.add(seq, finish_with_book(p, book, rules))
+        p = _prepared_of(_loads(blob), f)
+        order.add(p.seq, finish_with_book(p, book, rules))
+
+
+def _prepared_of(t: tuple[Any, ...], facts: ClaimFacts | None) -> Prepared:
+    """The :class:`Prepared` of a packed prepared claim, with its unpacked ``facts``."""
+    seq, position, claim_id, key, findings, _facts, dsmt, source, sources, unknown, summary = t
+    return Prepared(
+        seq,
+        position,
+        claim_id,
+        key,
+        tuple(_unpack_finding(x) for x in findings),
+        facts,
+        dsmt,
+        source,
+        {tuple(loc): where for loc, where in sources},
+        frozenset(unknown),
+        _unpack_summary(summary),
+    )
 
 
 def _quiet_group(blobs: Sequence[bytes], rules: Ruleset) -> bool:
@@ -470,7 +534,7 @@ def _position_packed(f: tuple[Any, ...], places: dict[tuple[Any, ...], str]) -> 
     for end in range(len(loc), 0, -1):
         where = places.get(loc[:end])
         if where is not None:
-            return (*f[:5], where, f[6])
+            return (*f[:5], where, *f[6:])
     return f
 
 

@@ -26,9 +26,14 @@ from dsmt_rules.findings import ClaimSummary, Finding, Loc, Report, SummaryLine
 from dsmt_rules.history import Book, ClaimFacts, Ledger, facts_of, initial_period_from
 from dsmt_rules.history._ledger import referral_cap
 from dsmt_rules.models import Claim, HistoryEntry, Training
-from dsmt_rules.records import Problem, Record, StructureProblem
+from dsmt_rules.records import Failure, Problem, Record, StructureProblem, failure_of
 from dsmt_rules.rules._base import Context, LedgerContext, Violation
-from dsmt_rules.rules.document import FactsNotOnClaim, InvalidDocument, X12StructureError
+from dsmt_rules.rules.document import (
+    FactsNotOnClaim,
+    InternalError,
+    InvalidDocument,
+    X12StructureError,
+)
 
 __all__ = [
     "Prepared",
@@ -47,7 +52,7 @@ def make_finding(a: Active, v: Violation, source: str | None) -> Finding:
     """The one place a :class:`Finding` is made: a rule's violation, with its template filled."""
     template = a.message if v.variant is None else a.variants[v.variant]
     # Positional, in Finding's field order (code, name, severity, message, loc, line_id, source,
-    # citation, carc_hint, url, ctx): eleven keyword arguments cost a third more per finding.
+    # citation, carc_hint, url, ctx, fix): twelve keyword arguments cost a third more per finding.
     return Finding(
         a.code,
         a.name,
@@ -60,6 +65,7 @@ def make_finding(a: Active, v: Violation, source: str | None) -> Finding:
         a.carc_hint,
         a.url,
         v.values,
+        v.fix,
     )
 
 
@@ -74,6 +80,19 @@ _DS001 = active(InvalidDocument, InvalidDocument.default_severity)
 """DS001 is never deselected or downgraded: a record that cannot be read must not pass silently."""
 _DS003 = active(X12StructureError, X12StructureError.default_severity)
 _DS004 = active(FactsNotOnClaim, FactsNotOnClaim.default_severity)
+_DS005 = active(InternalError, InternalError.default_severity)
+"""DS005 is never deselected or downgraded: a record that was not checked must not pass silently."""
+
+
+def internal_finding(failure: Failure, source: str | None) -> Finding:
+    """DS005 for a defect of dsmt-rules on one record (the guard's finding)."""
+    values = {"stage": failure.stage, "error": failure.error}
+    variant = "reading" if failure.stopped else None
+    return make_finding(_DS005, Violation((), None, values, variant), source)
+
+
+def _internal(stage: str, exc: Exception, source: str | None) -> Finding:
+    return internal_finding(failure_of(stage, exc), source)
 
 
 def _where(loc: Loc) -> str:
@@ -192,8 +211,28 @@ def prepare(
     facts: bool = True,
 ) -> Prepared:
     """The first stage for one record (``history``: more of its beneficiary's record; ``facts``
-    false: the caller knows no history rule can report, so none are made)."""
+    false: the caller knows no history rule can report, so none are made).
+
+    The guard: if our own code raises on the record, it is prepared again one step at a time,
+    each rule on its own, and every step that fails gives a DS005 finding naming it; the steps
+    that work keep their findings. Nothing raised by one record reaches the batch.
+    """
+    try:
+        return _prepare(record, seq, rules, history, facts)
+    except Exception:  # the guard: _prepare_guarded reports what fails (DS005)
+        return _prepare_guarded(record, seq, rules, history, facts)
+
+
+def _prepare(
+    record: Record,
+    seq: int,
+    rules: Ruleset,
+    history: Iterable[HistoryEntry],
+    facts: bool,
+) -> Prepared:
     claim = record.claim
+    if record.failure is not None:
+        raise _Failed
     source = record.source
     if claim is None:
         findings: list[Finding] = []
@@ -245,6 +284,89 @@ def prepare(
     )
 
 
+class _Failed(Exception):
+    """A record that an adapter could not finish reading: prepared by the guarded path."""
+
+
+def _prepare_guarded(
+    record: Record,
+    seq: int,
+    rules: Ruleset,
+    history: Iterable[HistoryEntry],
+    facts: bool,
+) -> Prepared:
+    """:func:`prepare` one step at a time, each step guarded (DS005 for each that fails)."""
+    claim = record.claim
+    source = record.source
+    findings: list[Finding] = []
+    if record.failure is not None:
+        findings.append(internal_finding(record.failure, source))
+    if claim is None:
+        if record.problems:
+            findings.extend(invalid_document_findings(record.position, record.problems, source))
+        if record.structure:
+            findings.extend(_structure_findings(record.structure, rules))
+        findings.sort(key=_by_code)
+        return Prepared(
+            seq,
+            record.position,
+            record.claim_id,
+            None,
+            tuple(findings),
+            None,
+            False,
+            source,
+            record.sources,
+        )
+    dsmt_codes = rules.profile.dsmt_codes
+    dsmt = any(line.hcpcs in dsmt_codes for line in claim.lines)
+    unknown = record.unknown
+    taken = rules.unknown(unknown) if unknown else None
+    try:
+        ctx = Context(claim, rules.profile, mue=rules.mue, code_sets=rules.code_sets)
+    except Exception as exc:  # the guard
+        findings.append(_internal("the claim rules", exc, source))
+    else:
+        for a in rules.claim_rules if dsmt else rules.without_lines:
+            if taken is not None and a.bit and not taken.mask & a.bit:
+                continue
+            try:
+                made = [make_finding(a, v, source) for v in a.check(ctx)]
+            except Exception as exc:  # the guard
+                made = [_internal(f"rule {a.code}", exc, source)]
+            findings.extend(made)
+    if taken is not None and dsmt and taken.skipped and _DS004.code in rules.enabled:
+        findings.insert(0, _facts_finding(record, unknown, taken.skipped, rules, source))
+    if record.structure and _DS003.code in rules.enabled:
+        findings.extend(_structure_findings(record.structure, rules))
+    kept = None
+    if facts and rules.ledger_rules:
+        try:
+            kept = facts_of(claim, rules.profile, seq=seq, history=history)
+        except Exception as exc:  # the guard: the history rules cannot run for this claim
+            if dsmt:
+                findings.append(_internal("the history rules", exc, source))
+    summary = None
+    try:
+        summary = summary_of(claim, rules)
+    except Exception as exc:  # the guard
+        findings.append(_internal("the claim summary", exc, source))
+    findings.sort(key=_by_code)
+    return Prepared(
+        seq,
+        record.position,
+        claim.claim_id,
+        claim.beneficiary_id,
+        tuple(findings),
+        kept,
+        dsmt,
+        source,
+        record.sources,
+        unknown,
+        summary,
+    )
+
+
 def _ledger_findings(
     facts: ClaimFacts,
     ledger: Ledger,
@@ -254,7 +376,17 @@ def _ledger_findings(
 ) -> list[Finding]:
     ctx = LedgerContext(facts, ledger, rules.profile)
     active = rules.unknown(unknown).ledger_rules if unknown else rules.ledger_rules
-    return [make_finding(a, v, source) for a in active for v in a.check(ctx)]
+    try:
+        return [make_finding(a, v, source) for a in active for v in a.check(ctx)]
+    except Exception:  # the guard: each rule on its own, DS005 for each that fails
+        out: list[Finding] = []
+        for a in active:
+            try:
+                made = [make_finding(a, v, source) for v in a.check(ctx)]
+            except Exception as exc:  # the guard
+                made = [_internal(f"rule {a.code}", exc, source)]
+            out.extend(made)
+        return out
 
 
 _FACT_NAMES = (
@@ -308,19 +440,36 @@ def finish(group: Sequence[Prepared], rules: Ruleset) -> list[Report]:
     if not rules.ledger_rules:
         return [_report(p, []) for p in group]
     facts = [p.facts for p in group if p.facts is not None]
-    if not facts or (len(facts) == 1 and _quiet(facts[0], rules)):
-        return [_report(p, []) for p in group]
-    book = Book.of(facts, rules.profile)
+    try:
+        if not facts or (len(facts) == 1 and _quiet(facts[0], rules)):
+            return [_report(p, []) for p in group]
+        book = Book.of(facts, rules.profile)
+    except Exception as exc:  # the guard: no history rule can run for the group
+        return unbooked(group, failure_of("the history rules", exc))
     return [finish_with_book(p, book, rules) for p in group]
+
+
+def unbooked(group: Iterable[Prepared], failure: Failure) -> list[Report]:
+    """The reports of a group whose book could not be made: DS005 on each claim that the history
+    rules would have read."""
+    return [
+        _report(p, [internal_finding(failure, p.source)] if p.key is not None and p.dsmt else [])
+        for p in group
+    ]
 
 
 def finish_with_book(p: Prepared, book: Book, rules: Ruleset) -> Report:
     """The second stage for one prepared claim, with its beneficiary's book already made."""
     extra: list[Finding] = []
     if p.facts is not None and p.dsmt and rules.ledger_rules:
-        ledger = Ledger(book, p.facts)
-        if ledger.may_report():
-            extra = _ledger_findings(p.facts, ledger, rules, p.source, p.unknown)
+        try:
+            ledger = Ledger(book, p.facts)
+            reports = ledger.may_report()
+        except Exception as exc:  # the guard
+            extra = [_internal("the history rules", exc, p.source)]
+        else:
+            if reports:
+                extra = _ledger_findings(p.facts, ledger, rules, p.source, p.unknown)
     return _report(p, extra)
 
 
@@ -438,8 +587,14 @@ def check_alone(
     """
     extra = tuple(history)
     claim = record.claim
-    quiet = (
-        bool(rules.ledger_rules) and claim is not None and not extra and _quiet_claim(claim, rules)
-    )
+    try:
+        quiet = (
+            bool(rules.ledger_rules)
+            and claim is not None
+            and not extra
+            and _quiet_claim(claim, rules)
+        )
+    except Exception:  # a shortcut only: the full path below runs, guarded, and reports DS005
+        quiet = False
     p = prepare(record, seq, rules, history=extra, facts=not quiet)
     return finish((p,), rules)[0]

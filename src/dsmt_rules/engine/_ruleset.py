@@ -9,6 +9,7 @@ that no screen flags costs one pass over it and builds nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -237,6 +238,7 @@ def ruleset(
     severity: SeverityOverrides = None,
     mue: Mapping[str, int] | None = None,
     icd10cm_files: Sequence[str | Path] = (),
+    _faults: Sequence[str] = (),
 ) -> Ruleset:
     """Compile a profile and a rule selection (ruff semantics) into a :class:`Ruleset`.
 
@@ -255,11 +257,49 @@ def ruleset(
         tuple(ignore or ()),
         _severity_items(severity),
     )
-    if mue is None and not icd10cm_files:
-        return compiled
-    table = None if mue is None else MappingProxyType(dict(mue))
-    sets = _code_sets(compiled.profile, icd10cm_files)
-    return _build(compiled.profile, table, compiled.enabled, compiled.severities, sets)
+    if mue is not None or icd10cm_files:
+        table = None if mue is None else MappingProxyType(dict(mue))
+        sets = _code_sets(compiled.profile, icd10cm_files)
+        compiled = _build(compiled.profile, table, compiled.enabled, compiled.severities, sets)
+    return _with_faults(compiled, frozenset(_faults)) if _faults else compiled
+
+
+class InjectedFault(Exception):
+    """Raised by a rule made to fail (``ruleset(_faults=...)``), to test the engine's guard."""
+
+
+def _fail(ctx: Any) -> Iterable[Violation]:
+    raise InjectedFault
+
+
+def _with_faults(rules: Ruleset, codes: frozenset[str]) -> Ruleset:
+    """``rules`` with the rules of ``codes`` made to raise whenever they run, and the fused screen
+    flagging them on every claim with DSMT lines (fault injection for the guard's tests and
+    DS005's example; not a user option)."""
+    if not codes <= frozenset(CODES):
+        raise ValueError(f"unknown rule codes: {sorted(codes - frozenset(CODES))}")
+
+    def faulty(a: Active) -> Active:
+        return dataclasses.replace(a, check=_fail) if a.code in codes else a
+
+    bits = 0
+    for a in rules.claim_rules:
+        if a.code in codes:
+            bits |= a.bit
+    screen = rules.screen
+
+    def flagged(claim: Any) -> int:
+        hits = screen(claim)
+        return hits if hits == -1 else hits | bits
+
+    return dataclasses.replace(
+        rules,
+        claim_rules=tuple(map(faulty, rules.claim_rules)),
+        ledger_rules=tuple(map(faulty, rules.ledger_rules)),
+        without_lines=tuple(map(faulty, rules.without_lines)),
+        screen=flagged,
+        _unknown={},
+    )
 
 
 def resolve(

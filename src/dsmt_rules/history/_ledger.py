@@ -168,9 +168,13 @@ def initial_period_from(start: dt.date, months: int) -> Period:
     """The initial period opened by a first DSMT service on ``start``.
 
     It ends on the day before the same day of the month ``months`` later; when that month has no
-    such day, on the month's last day: 2025-03-15 -> 2026-03-14, 2024-02-29 -> 2025-02-28.
+    such day, on the month's last day: 2025-03-15 -> 2026-03-14, 2024-02-29 -> 2025-02-28. A
+    period that would end after 9999-12-31 (the last date the claim document can hold) ends then.
     """
-    same_day = start + relativedelta(months=months)  # clipped to the month's end if need be
+    try:
+        same_day = start + relativedelta(months=months)  # clipped to the month's end if need be
+    except ValueError:  # past year 9999: the period runs to the last representable day
+        return Period(start, dt.date.max)
     return Period(start, same_day if same_day.day != start.day else same_day - _ONE_DAY)
 
 

@@ -17,6 +17,7 @@ index in the stream to its file name.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib
 import sys
 from collections import Counter
@@ -34,6 +35,8 @@ __all__ = [
     "Origin",
     "Summary",
     "TextSink",
+    "absolute_urls",
+    "docs_url_of",
     "format_for",
     "is_terminal",
     "open_output",
@@ -41,8 +44,8 @@ __all__ = [
     "write_reports",
 ]
 
-Format: TypeAlias = Literal["jsonl", "json", "text", "csv", "sarif"]
-FORMATS: tuple[Format, ...] = ("jsonl", "json", "text", "csv", "sarif")
+Format: TypeAlias = Literal["jsonl", "json", "text", "csv", "sarif", "html"]
+FORMATS: tuple[Format, ...] = ("jsonl", "json", "text", "csv", "sarif", "html")
 """The output formats, in the order ``--format`` lists them."""
 
 
@@ -62,6 +65,7 @@ _MODULES: dict[Format, tuple[str, str]] = {
     "text": ("dsmt_rules.reporters.text", "write_text"),
     "csv": ("dsmt_rules.reporters.csv", "write_csv"),
     "sarif": ("dsmt_rules.reporters.sarif", "write_sarif"),
+    "html": ("dsmt_rules.reporters.html", "write_html"),
 }
 
 
@@ -99,6 +103,35 @@ class Summary:
         return self.by_status[status.value]
 
 
+def docs_url_of(path: str, base: str | None) -> str:
+    """A rule's docs link: the documented relative ``path`` joined to ``base`` when there is one.
+
+    >>> docs_url_of("docs/rules/DS104-group-too-small.md", "https://example.org/dsmt/")
+    'https://example.org/dsmt/docs/rules/DS104-group-too-small.md'
+    """
+    if not base:
+        return path
+    return base.rstrip("/") + "/" + path.lstrip("/")
+
+
+def absolute_urls(reports: Iterable[Report], base: str) -> Iterator[Report]:
+    """The reports with each finding's ``url`` joined to ``base`` (:func:`docs_url_of`)."""
+    joined: dict[str, str] = {}
+    for report in reports:
+        if not report.findings:
+            yield report
+            continue
+        findings = []
+        for f in report.findings:
+            if f.url is not None:
+                url = joined.get(f.url)
+                if url is None:
+                    url = joined[f.url] = docs_url_of(f.url, base)
+                f = dataclasses.replace(f, url=url)
+            findings.append(f)
+        yield Report(report.claim_id, tuple(findings), report.record, claim=report.claim)
+
+
 def write_reports(
     fmt: Format,
     reports: Iterable[Report],
@@ -107,10 +140,17 @@ def write_reports(
     origin: Origin = None,
     color: bool = False,
     width: int | None = None,
+    docs_url: str | None = None,
+    bom: bool = False,
+    show_fixes: bool = False,
 ) -> None:
     """Write reports to ``out`` in format ``fmt`` (one of :data:`FORMATS`).
 
     ``color`` and ``width`` (wrap messages to this many columns) apply to ``text`` only.
+    ``docs_url``: a base URL that makes the rule links absolute (:func:`docs_url_of`), in the
+    findings of every format and in SARIF's ``helpUri``. ``bom`` (a UTF-8 byte order mark
+    first) applies to ``csv`` only. ``show_fixes`` (a line under each finding that has a fix)
+    applies to ``text`` only.
     """
     try:
         module_name, function_name = _MODULES[fmt]
@@ -119,10 +159,19 @@ def write_reports(
             f"unknown report format {fmt!r}; use one of {', '.join(FORMATS)}"
         ) from None
     writer = getattr(importlib.import_module(module_name), function_name)
+    if docs_url:
+        reports = absolute_urls(reports, docs_url)
     if fmt == "text":
-        writer(reports, out, origin=origin, color=color, width=width)
+        if show_fixes:
+            writer(reports, out, origin=origin, color=color, width=width, show_fixes=True)
+        else:
+            writer(reports, out, origin=origin, color=color, width=width)
     elif fmt in ("jsonl", "json"):
         writer(reports, out)
+    elif fmt == "csv":
+        writer(reports, out, origin=origin, bom=bom)
+    elif fmt == "sarif":
+        writer(reports, out, origin=origin, docs_url=docs_url)
     else:
         writer(reports, out, origin=origin)
 
@@ -139,6 +188,8 @@ _SUFFIX_FORMATS: Mapping[str, Format] = {
     ".csv": "csv",
     ".sarif": "sarif",
     ".txt": "text",
+    ".html": "html",
+    ".htm": "html",
 }
 
 

@@ -2,8 +2,8 @@
 
 Each object is :meth:`Report.to_dict() <dsmt_rules.findings.Report.to_dict>`: ``record``,
 ``claim_id``, ``status`` and ``findings`` (each with ``code``, ``name``, ``severity``, ``message``,
-``loc``, ``line_id``, ``source``, ``citation``, ``carc_hint``, ``url``), in that key order. Both
-writers stream: memory does not grow with the batch.
+``loc``, ``line_id``, ``source``, ``citation``, ``carc_hint``, ``url``, ``ctx`` and ``fix``), in
+that key order. Both writers stream: memory does not grow with the batch.
 """
 
 from __future__ import annotations

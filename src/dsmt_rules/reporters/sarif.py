@@ -1,10 +1,10 @@
 """SARIF 2.1.0, for code-scanning style dashboards.
 
 One run: ``tool.driver.rules`` is the whole catalog (``helpUri`` = the rule's docs page, relative to
-the project root), and each finding is a result with ``ruleId``, ``level`` (``error`` / ``warning`` /
-``note``), the message, the input file as ``artifactLocation`` when it is known, and a logical
-location naming the claim (and the line). Claims without findings produce no result. The results
-are collected before the document is written.
+the project root, or absolute under a configured docs base URL), and each finding is a result with
+``ruleId``, ``level`` (``error`` / ``warning`` / ``note``), the message, the input file as
+``artifactLocation`` when it is known, and a logical location naming the claim (and the line).
+Claims without findings produce no result. The results are collected before the document is written.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 from dsmt_rules.findings import Finding, Report, Severity
-from dsmt_rules.reporters import Origin, TextSink, origin_function
+from dsmt_rules.reporters import Origin, TextSink, docs_url_of, origin_function
 
 __all__ = ["SARIF_SCHEMA", "write_sarif"]
 
@@ -26,7 +26,7 @@ SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 
 
-def _driver() -> dict[str, Any]:
+def _driver(docs_url: str | None = None) -> dict[str, Any]:
     from dsmt_rules import __version__
     from dsmt_rules.catalog import CATALOG
 
@@ -38,7 +38,7 @@ def _driver() -> dict[str, Any]:
                 "id": rule.code,
                 "name": rule.name,
                 "shortDescription": {"text": title},
-                "helpUri": rule.doc_url(),
+                "helpUri": docs_url_of(rule.doc_url(), docs_url),
                 "defaultConfiguration": {"level": _LEVELS[rule.default_severity]},
                 "properties": {"citation": rule.citation, "carc_hint": rule.carc_hint},
             }
@@ -90,10 +90,12 @@ def _result(
     return result
 
 
-def write_sarif(reports: Iterable[Report], out: TextSink, *, origin: Origin = None) -> None:
-    """Write one SARIF 2.1.0 log with one run."""
+def write_sarif(
+    reports: Iterable[Report], out: TextSink, *, origin: Origin = None, docs_url: str | None = None
+) -> None:
+    """Write one SARIF 2.1.0 log with one run (``helpUri`` joined to ``docs_url`` when given)."""
     file_of = origin_function(origin)
-    driver = _driver()
+    driver = _driver(docs_url)
     index = {rule["id"]: i for i, rule in enumerate(driver["rules"])}
     results = [
         _result(report, finding, file_of(i), index)

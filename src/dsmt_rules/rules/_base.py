@@ -20,7 +20,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
-from dsmt_rules.findings import Loc, Scalar, Severity
+from dsmt_rules.findings import Fix, Loc, Scalar, Severity
 
 if TYPE_CHECKING:
     from dsmt_rules._icd10 import CodeSets
@@ -40,6 +40,8 @@ class Violation(NamedTuple):
     values: Mapping[str, Scalar]
     variant: str | None = None
     """The name of one of the rule's ``variants``; None for its ``message``."""
+    fix: Fix | None = None
+    """The mechanical repair, for a rule that has one (:attr:`Rule.autofix`; docs/fixes.md)."""
 
 
 class Context:
@@ -164,13 +166,14 @@ class LedgerContext:
     (plain values: a batch holds these, not its claims, until a beneficiary's last claim is read).
     """
 
-    __slots__ = ("_line_ids", "facts", "ledger", "profile")
+    __slots__ = ("_line_ids", "_lines", "facts", "ledger", "profile")
 
     def __init__(self, facts: ClaimFacts, ledger: Ledger, profile: Profile) -> None:
         self.facts = facts
         self.ledger = ledger
         self.profile = profile
         self._line_ids: dict[int, str] | None = None
+        self._lines: dict[int, LineFacts] | None = None
 
     @property
     def dsmt_lines(self) -> Sequence[tuple[int, LineFacts]]:
@@ -187,6 +190,12 @@ class LedgerContext:
         if self._line_ids is None:
             self._line_ids = {i: line.line_id for i, line in self.facts.dsmt_lines}
         return self._line_ids[index]
+
+    def line(self, index: int) -> LineFacts:
+        """The claim's DSMT line at ``index`` in ``claim.lines``."""
+        if self._lines is None:
+            self._lines = dict(self.facts.dsmt_lines)
+        return self._lines[index]
 
 
 class Screen(NamedTuple):
@@ -230,6 +239,10 @@ class Rule:
     needs: ClassVar[str]
     """What input the rule reads (as in the catalog's "needs" column)."""
     fix: ClassVar[str | None] = None
+    """How to repair the claim, for people (the docs' "Fix" row)."""
+    autofix: ClassVar[str | None] = None
+    """What ``dsmt-rules fix`` does for this rule and whether it is safe, when the rule's
+    violations carry a :class:`~dsmt_rules.findings.Fix` (the docs' "Automatic fix" row)."""
     example: ClassVar[Mapping[str, Any] | str]
     """A JSON merge patch on the base claim (or a raw document) that raises exactly this code."""
     use_instead: ClassVar[Mapping[str, Any] | str]
@@ -239,6 +252,8 @@ class Rule:
     also leaves the line's units over its time, DS103). The rule's example, the docs and
     ``claims(violating=...)`` of :mod:`dsmt_rules.strategies` allow exactly these."""
     example_options: ClassVar[Mapping[str, object]] = {}
+    example_faults: ClassVar[tuple[str, ...]] = ()
+    """Rules made to fail when the example (not ``use_instead``) is checked (DS005 only)."""
     """Keyword options for :func:`dsmt_rules.engine.ruleset` that the examples need (DS109: ``mue``)."""
     runs_without_dsmt_lines: ClassVar[bool] = False
     """True only for rules that look at claims that have no DSMT line (DS002)."""
@@ -282,5 +297,7 @@ class Rule:
 def violation(
     loc: Loc, line_id: str | None = None, *, variant: str | None = None, **values: Scalar
 ) -> Violation:
-    """Shorthand for rule code: ``yield violation(("lines", i, "units"), line.line_id, units=0)``."""
+    """Shorthand for rule code: ``yield violation(("lines", i, "units"), line.line_id, units=0)``.
+
+    A rule with a fix adds it with ``._replace(fix=...)``."""
     return Violation(loc, line_id, values, variant)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from dsmt_rules.findings import Scalar
 from dsmt_rules.rules._base import LedgerContext, Violation
+from dsmt_rules.rules._fixes import cut_units
 
 if TYPE_CHECKING:
     from dsmt_rules.history import Overage, Period
@@ -28,18 +29,27 @@ def by_line(overages: list[Overage]) -> list[Overage]:
 
 
 def overage_violations(
-    ctx: LedgerContext, overages: list[Overage], **values: Scalar
+    ctx: LedgerContext, overages: list[Overage], limit: str | None = None, /, **values: Scalar
 ) -> Iterator[Violation]:
     """One violation per line past a cap, in line order, on ``("lines", i, "units")``.
 
     Every cap rule's message gets ``line``, ``total``, ``cap`` and ``over``, plus ``values``.
+    With ``limit`` (the cap's name in a fix title; positional), each carries the unsafe fix that cuts the
+    units over (:func:`~dsmt_rules.rules._fixes.cut_units`).
     """
     for o in by_line(overages):
         line_id = ctx.line_id(o.line)
+        fix = (
+            None
+            if limit is None
+            else cut_units(o.line, line_id, ctx.line(o.line).units, o.over, limit)
+        )
         yield Violation(
             ("lines", o.line, "units"),
             line_id,
             {"line": line_id, "total": o.total, "cap": o.cap, "over": o.over, **values},
+            None,
+            fix,
         )
 
 

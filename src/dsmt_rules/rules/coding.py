@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
-from dsmt_rules.findings import Scalar, Severity
+from dsmt_rules.findings import Fix, Scalar, Severity
 from dsmt_rules.rules._base import Context, LedgerContext, Rule, Screen, Violation, violation
 from dsmt_rules.rules._examples import base_line, base_session
+from dsmt_rules.rules._fixes import SAFE, UNSAFE, remove_line, set_units, swap_code, units_text
 
 if TYPE_CHECKING:
     from dsmt_rules.history._ledger import LineFacts
@@ -182,6 +183,11 @@ class UnitsExceedTime(Rule):
     facts = frozenset({"sessions"})
     screen = Screen(line="units >= 1 and linked and units * P.unit_minutes > minutes")
     fix = "Bill floor(minutes / 30) units at most, or link every session the line covers."
+    autofix = (
+        "Safe: bill the units the linked sessions' minutes support (the minutes on record divided "
+        "by the profile's `unit_minutes`, rounded down); the payer allows no more on this record. "
+        "Unsafe: remove the line when they support no unit (the line may link the wrong session)."
+    )
     example: ClassVar[dict[str, object]] = {"lines": [base_line(units=3)]}
     use_instead: ClassVar[dict[str, object]] = {"lines": [base_line(units=2)]}
 
@@ -198,6 +204,20 @@ class UnitsExceedTime(Rule):
                 minutes += session.minutes
             supported = minutes // unit
             if line.units > supported:
+                lid = line.line_id
+                fix = (
+                    set_units(
+                        i,
+                        line.units,
+                        supported,
+                        SAFE,
+                        f"Bill {units_text(supported)} for the {minutes} minutes of linked sessions",
+                    )
+                    if supported >= 1
+                    else remove_line(
+                        i, lid, UNSAFE, f"Remove line {lid}: {minutes} minutes bill no unit"
+                    )
+                )
                 found.append(
                     violation(
                         ("lines", i, "units"),
@@ -207,7 +227,7 @@ class UnitsExceedTime(Rule):
                         minutes=minutes,
                         supported=supported,
                         unit_minutes=unit,
-                    )
+                    )._replace(fix=fix)
                 )
         return found
 
@@ -248,6 +268,11 @@ class GroupTooSmall(Rule):
     facts = frozenset({"sessions"})
     screen = Screen(session="code == P.group_code and s.attendees < P.group_min")
     fix = "Bill G0108 (individual) for a session with one attendee."
+    autofix = (
+        "Safe: bill the profile's `individual_code` instead, when every session the line links "
+        "had at least 1 and fewer than `group_min` attendees: the attendance on record makes the "
+        "training individual. No fix when the line also links a group session (split the line)."
+    )
     example: ClassVar[dict[str, object]] = {"sessions": [base_session(attendees=1)]}
     use_instead: ClassVar[dict[str, object]] = {
         "lines": [base_line(hcpcs="G0108")],
@@ -263,6 +288,17 @@ class GroupTooSmall(Rule):
                 continue
             for _, session in sessions:
                 if session.attendees < group_min:
+                    individual = profile.individual_code
+                    fix = (
+                        swap_code(
+                            i,
+                            line.hcpcs,
+                            individual,
+                            f"Bill {individual} (individual) for a session of {session.attendees}",
+                        )
+                        if all(1 <= s.attendees < group_min for _, s in sessions)
+                        else None
+                    )
                     found.append(
                         violation(
                             ("lines", i, "hcpcs"),
@@ -272,8 +308,8 @@ class GroupTooSmall(Rule):
                             code=line.hcpcs,
                             attendees=session.attendees,
                             group_min=group_min,
-                            individual_code=profile.individual_code,
-                        )
+                            individual_code=individual,
+                        )._replace(fix=fix)
                     )
                     break
         return found
@@ -374,18 +410,34 @@ class IndividualCodeForGroup(Rule):
     facts = frozenset({"sessions"})
     screen = Screen(session="code == P.individual_code and s.attendees >= P.group_min")
     fix = "Bill G0109 (group) for a session with 2 or more attendees."
+    autofix = (
+        "Safe: bill the profile's `group_code` instead, when every session the line links had "
+        "from `group_min` to `group_max` attendees: the attendance on record makes the training "
+        "a group. No fix when a linked session was individual or over `group_max` (DS105)."
+    )
     example: ClassVar[dict[str, object]] = {"lines": [base_line(hcpcs="G0108")]}
     use_instead: ClassVar[dict[str, object]] = {"lines": [base_line(hcpcs="G0109")]}
 
     def check(self, ctx: Context) -> Iterable[Violation]:
         profile = ctx.profile
         individual_code, group_min = profile.individual_code, profile.group_min
+        group_code, group_max = profile.group_code, profile.group_max
         found: list[Violation] = []
         for i, line, sessions in ctx.dsmt_links:
             if line.hcpcs != individual_code:
                 continue
             for _, session in sessions:
                 if session.attendees >= group_min:
+                    fix = (
+                        swap_code(
+                            i,
+                            line.hcpcs,
+                            group_code,
+                            f"Bill {group_code} (group) for a session of {session.attendees}",
+                        )
+                        if all(group_min <= s.attendees <= group_max for _, s in sessions)
+                        else None
+                    )
                     found.append(
                         violation(
                             ("lines", i, "hcpcs"),
@@ -396,8 +448,8 @@ class IndividualCodeForGroup(Rule):
                             attendees=session.attendees,
                             format=session.format.value,
                             group_min=group_min,
-                            group_code=profile.group_code,
-                        )
+                            group_code=group_code,
+                        )._replace(fix=fix)
                     )
                     break
         return found
@@ -611,6 +663,8 @@ class _Duplicate(NamedTuple):
     """Which of DS110's templates says what is billed twice and where it was billed first."""
     values: dict[str, Scalar]
     """The template's values besides the line and its code: the session or date, the other line."""
+    copy: bool = False
+    """Whether the line is an exact copy of the earlier line of the claim it repeats."""
 
 
 def _duplicates_within_claim(ctx: LedgerContext) -> list[_Duplicate]:
@@ -643,7 +697,15 @@ def _duplicates_within_claim(ctx: LedgerContext) -> list[_Duplicate]:
                     variant, values = None, {"session": sid}
                 else:
                     variant, values = "date_in_claim", {"date": day}
-                found = _Duplicate(i, line, variant, {**values, "other_line": earlier.line_id})
+                copy = (
+                    earlier.hcpcs == line.hcpcs
+                    and earlier.units == line.units
+                    and earlier.service_date == line.service_date
+                    and sorted(earlier.session_ids) == sorted(line.session_ids)
+                )
+                found = _Duplicate(
+                    i, line, variant, {**values, "other_line": earlier.line_id}, copy
+                )
         if found is not None:
             duplicates.append(found)
     return duplicates
@@ -736,6 +798,12 @@ class DuplicateService(Rule):
     carc_hint = "18"
     needs = "lines, history"
     fix = "Remove the duplicate line, or link it to the session it actually bills."
+    autofix = (
+        "Remove the later line. Safe when it is an exact copy of an earlier line of the same "
+        "claim (code, date of service, units and sessions); unsafe otherwise: a line that differs "
+        "may bill another session under the wrong id, and a repeat of another claim or of the "
+        "history leaves the choice of which claim to correct."
+    )
     example: ClassVar[dict[str, object]] = {
         "lines": [base_line(line_id="1"), base_line(line_id="2")]
     }
@@ -763,9 +831,23 @@ class DuplicateService(Rule):
                 line=dup.line.line_id,
                 code=dup.line.hcpcs,
                 **dup.values,
-            )
+            )._replace(fix=_removal(dup))
             for dup in found
         ]
+
+
+def _removal(dup: _Duplicate) -> Fix:
+    """DS110's fix: remove the later line (safe for an exact copy within the claim)."""
+    lid = dup.line.line_id
+    other = dup.values.get("other_line")
+    claim = dup.values.get("other_claim")
+    where = f"line {other}" if claim is None else f"line {other} of claim {claim}"
+    title = (
+        f"Remove line {lid} (a repeat of a service in the history)"
+        if dup.variant == "date_on_record"
+        else f"Remove line {lid} (a repeat of {where})"
+    )
+    return remove_line(dup.position, lid, SAFE if dup.copy else UNSAFE, title)
 
 
 RULES: tuple[type[Rule], ...] = (

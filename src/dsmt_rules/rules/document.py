@@ -9,7 +9,14 @@ from typing import ClassVar
 from dsmt_rules.findings import Severity
 from dsmt_rules.rules._base import Context, Rule, Violation, violation
 
-__all__ = ["RULES", "FactsNotOnClaim", "InvalidDocument", "NoDsmtLines", "X12StructureError"]
+__all__ = [
+    "RULES",
+    "FactsNotOnClaim",
+    "InternalError",
+    "InvalidDocument",
+    "NoDsmtLines",
+    "X12StructureError",
+]
 
 
 X12_EXAMPLE = """\
@@ -232,4 +239,59 @@ class FactsNotOnClaim(Rule):
         return ()
 
 
-RULES: tuple[type[Rule], ...] = (InvalidDocument, NoDsmtLines, X12StructureError, FactsNotOnClaim)
+class InternalError(Rule):
+    """dsmt-rules itself failed on this record; the record was not (fully) checked.
+
+    ## What it checks
+    Nothing about the claim: it reports a defect of dsmt-rules. The engine guards each record: if
+    reading, mapping or checking one record raises an exception in our own code, that record gets
+    this finding, naming the stage (reading the input, a rule by its code, the history rules) and
+    the kind of error, and the batch goes on with the next record. The findings of the rules that
+    did run are kept. The message never holds an input value; `--debug` prints the traceback
+    (frames only, no values) on stderr.
+
+    ## Why it matters
+    A crash must not take a batch down, and a record that was not checked must not pass silently:
+    the finding is an error, it cannot be ignored, and the command exits with its own status (3),
+    never 1, so a pipeline can tell a defect of the tool from rejected claims. Please report it.
+
+    ## References
+    README, "What the batch guarantees"; docs/batch.md.
+    """
+
+    code = "DS005"
+    name = "internal-error"
+    default_severity = Severity.ERROR
+    message = (
+        "Internal error in {stage} ({error}): this record was not fully checked. This is a "
+        "defect in dsmt-rules, not in the claim; please report it (--debug shows the traceback)."
+    )
+    variants: ClassVar[dict[str, str]] = {
+        "reading": (
+            "Internal error in {stage} ({error}): reading stopped here and the rest of this input "
+            "was not read. This is a defect in dsmt-rules, not in the input; please report it "
+            "(--debug shows the traceback)."
+        ),
+    }
+    citation = "dsmt-rules batch guarantees (README)"
+    carc_hint = None
+    needs = "engine"
+    fix = "Report the defect; check the claim by hand or with a fixed release."
+    example: ClassVar[dict[str, object]] = {}
+    example_faults = ("DS601",)
+    """The example is a clean claim checked with rule DS601 made to fail (the engine's fault
+    injection for tests); the same claim, checked as it is, passes."""
+    use_instead: ClassVar[dict[str, object]] = {}
+    companions = frozenset()
+
+    def check(self, ctx: Context) -> Iterable[Violation]:  # made by the engine's guard
+        return ()
+
+
+RULES: tuple[type[Rule], ...] = (
+    InvalidDocument,
+    NoDsmtLines,
+    X12StructureError,
+    FactsNotOnClaim,
+    InternalError,
+)

@@ -23,6 +23,7 @@ from dsmt_rules.models import IndividualReason
 from dsmt_rules.rules._base import LedgerContext, Rule, Violation, violation
 from dsmt_rules.rules._caps import MBPM, MGOV, by_line, overage_violations, period_dates
 from dsmt_rules.rules._examples import FOLLOW_UP_ORDER, base_line, history_entries
+from dsmt_rules.rules._fixes import cut_units
 
 if TYPE_CHECKING:
     from dsmt_rules.history._ledger import ReferralFacts
@@ -69,6 +70,11 @@ class InitialHoursExceeded(Rule):
     needs = "history"
     facts = frozenset({"history"})
     fix = "Bill only the units left in the initial period; later training needs a follow-up order."
+    autofix = (
+        "Unsafe: bill the line's units less the units over (remove the line when all of them are "
+        "over). The total counts the history and the beneficiary's other claims, and which "
+        "service gives up its units is a choice the claim alone does not make."
+    )
     example: ClassVar[dict[str, Any]] = {
         "history": history_entries(
             ("2025-10-06", "G0109", 4, "R-70"),
@@ -95,6 +101,7 @@ class InitialHoursExceeded(Rule):
         yield from overage_violations(
             ctx,
             ledger.initial_overages(),
+            "the initial training limit",
             **period_dates(ledger.initial_period),
             months=ctx.profile.initial_period_months,
         )
@@ -229,6 +236,11 @@ class FollowUpHoursExceeded(Rule):
     needs = "history"
     facts = frozenset({"history"})
     fix = "Bill at most the follow-up units left in the calendar year."
+    autofix = (
+        "Unsafe: bill the line's units less the units over (remove the line when all of them are "
+        "over). The year's total counts the history and the beneficiary's other claims, and which "
+        "service gives up its units is a choice the claim alone does not make."
+    )
     example: ClassVar[dict[str, Any]] = {
         "referral": FOLLOW_UP_ORDER,
         "history": history_entries(
@@ -245,6 +257,7 @@ class FollowUpHoursExceeded(Rule):
         period = ledger.initial_period
         for o in by_line(ledger.follow_up_overages()):
             line_id = ctx.line_id(o.line)
+            units = ctx.line(o.line).units
             in_end_year = o.cap == 0 and period is not None and o.year == period.end.year
             when: dict[str, Scalar] = {}
             if in_end_year and period is not None:
@@ -260,7 +273,7 @@ class FollowUpHoursExceeded(Rule):
                 over=o.over,
                 per_year=ctx.profile.follow_up_max_units_per_year,
                 **when,
-            )
+            )._replace(fix=cut_units(o.line, line_id, units, o.over, "the follow-up limit"))
 
 
 RULES: tuple[type[Rule], ...] = (

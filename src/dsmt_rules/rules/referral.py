@@ -277,6 +277,11 @@ class ReferralHoursExceeded(Rule):
     needs = "referral.hours_ordered, history"
     facts = frozenset({"history", "referral"})
     fix = "Bill no more units under an order than the hours it orders; get a new order for more."
+    autofix = (
+        "Unsafe: bill the line's units less the units over (remove the line when all of them are "
+        "over). The total counts the other services under the order (history, other claims), and "
+        "an amended order for more hours is the other repair."
+    )
     example: ClassVar[dict[str, Any]] = {
         "referral": {"hours_ordered": 1.5},
         "history": history_entries(("2026-01-12", "G0109", 2, "R-77")),
@@ -293,7 +298,9 @@ class ReferralHoursExceeded(Rule):
             return
         cap = referral_cap(referral.hours_ordered, ctx.profile)
         overages = ctx.ledger.referral_overages(referral.referral_id, cap)
-        yield from overage_violations(ctx, overages, hours=referral.hours_ordered)
+        yield from overage_violations(
+            ctx, overages, "the hours ordered", hours=referral.hours_ordered
+        )
 
 
 class InitialOrderOverLimit(Rule):

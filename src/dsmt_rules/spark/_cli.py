@@ -16,21 +16,13 @@ import shutil
 import stat
 import sys
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from dsmt_rules.adapters import _GZIP_MAGIC, _head, detect_format
 from dsmt_rules.engine import Ruleset
 from dsmt_rules.exceptions import ConfigError
 from dsmt_rules.findings import Report
-from dsmt_rules.reporters import (
-    STDOUT,
-    Summary,
-    format_for,
-    is_terminal,
-    open_output,
-    write_reports,
-)
 from dsmt_rules.settings import Settings
 from dsmt_rules.spark import (
     _broadcast,
@@ -48,13 +40,7 @@ from dsmt_rules.spark import (
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-    from dsmt_rules.job import Output
-
-Progress = Callable[[Iterator[Report], "bool | None", bool], Iterator[Report]]
-"""How the job shows progress (:func:`dsmt_rules.job._with_progress`): reports, the option, and
-whether the reports go to the terminal."""
-
-__all__ = ["OrderedReports", "run_check_spark", "session", "spark_reports"]
+__all__ = ["OrderedReports", "session", "spark_reports"]
 
 STDIN = "-"
 STDIN_NAME = "<stdin>"
@@ -212,28 +198,6 @@ def spark_reports(
             reports.unpersist()
         if owned:
             spark.stop()
-
-
-def run_check_spark(
-    paths: Sequence[str],
-    *,
-    settings: Settings,
-    rules: Ruleset,
-    output: Output,
-    progress: Progress,
-) -> Summary:
-    """:func:`dsmt_rules.job.run_check` on Spark: the same reports, writers and counts."""
-    target = output.path
-    fmt = output.format or format_for(target)
-    to_terminal = (target is None or target == STDOUT) and is_terminal(sys.stdout)
-    color = to_terminal and fmt == "text" and "NO_COLOR" not in os.environ
-    width = shutil.get_terminal_size().columns if to_terminal else None
-    summary = Summary()
-    with spark_reports(paths, settings=settings, rules=rules) as reports:
-        checked = progress(summary.tally(reports), output.progress, to_terminal)
-        with open_output(target) as sink:
-            write_reports(fmt, checked, sink, origin=reports.file_of, color=color, width=width)
-    return summary
 
 
 def _mapper(function: Any, job_bc: Any) -> Any:

@@ -1,0 +1,1 @@
+"""The fuzz harness (``make fuzz``, ``make fuzz-short``): see :mod:`fuzz.harness`."""

@@ -1,0 +1,67 @@
+"""The fuzz harness itself (fuzz/harness.py): its seeds carry the sentinel PHI it looks for, its
+record-count oracle is right on inputs whose count is known, and a short run finds no failure."""
+
+from __future__ import annotations
+
+import random
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from fuzz import harness
+
+
+def test_every_seed_format_carries_its_sentinels() -> None:
+    json_text = "".join(map(str, harness._json_seeds()))
+    assert harness.BENEFICIARY in json_text
+    pytest.importorskip("pyx12")
+    x12 = b"".join(harness._x12_seeds()).decode("latin-1")
+    for value in (harness.LAST, harness.FIRST, harness.BENEFICIARY, harness.BIRTH):
+        assert value in x12
+    assert harness.STREET in x12
+    assert harness.CITY in x12
+    pytest.importorskip("fhir.resources")
+    fhir_text = "".join(map(str, harness._fhir_seeds()))
+    for value in (harness.PATIENT_LAST, harness.PATIENT_FIRST, "1901-02-03", harness.BENEFICIARY):
+        assert value in fhir_text
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"", (0, True)),
+        (b"\n \n", (0, True)),
+        (b'{"a": 1}\n\n{"b": 2}\n', (2, True)),
+        (b"\xef\xbb\xbf{}\r\n{}", (2, True)),
+        (b"[1, 2]", (1, False)),
+        (b'{\n  "a": 1\n}\n', (1, True)),
+        (b"ISA*short", (1, False)),
+    ],
+)
+def test_the_oracle_counts_records(data: bytes, expected: tuple[int, bool]) -> None:
+    assert harness.expected_records(data) == expected
+
+
+def test_the_oracle_counts_clm_segments_of_an_837() -> None:
+    pytest.importorskip("pyx12")
+    seed = harness._x12_seeds()[0]
+    n, exact = harness.expected_records(seed)
+    assert n == seed.count(b"~CLM*") + seed.count(b"\nCLM*")
+    assert not exact
+
+
+def test_the_invariants_catch_a_leak(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The PHI check is not vacuous: a claim id that is a sentinel is caught."""
+    doc = harness._json_seeds()[0]
+    doc["claim_id"] = harness.BENEFICIARY
+    problems = harness.check_invariants(
+        harness._dumps(doc).encode() + b"\n", str(tmp_path), random.Random(0)
+    )
+    assert any("PHI sentinel" in p for p in problems)
+
+
+def test_a_short_run_finds_no_failure(tmp_path: Path) -> None:
+    assert harness.run(300, seed=12345, workers=1, failures_dir=str(tmp_path)) == 0
