@@ -130,7 +130,7 @@ def test_837_with_reference_data_and_mixed_inputs_are_one_batch(
     assert "DS003" in codes  # the broken 837's structure faults, in their place
 
 
-@pytest.mark.parametrize("fmt", ["json", "text", "csv", "sarif"])
+@pytest.mark.parametrize("fmt", ["json", "text", "csv", "sarif", "html"])
 def test_every_output_format_is_the_default_engines(
     spark: SparkSession, tmp_path: Path, fmt: str
 ) -> None:
