@@ -263,10 +263,10 @@ class _Out:
             cols["report_json"].append(line)
             cols["packed"].append(packed if packed is not None else dumps_report(seq, report))
         self.rows = []
-        return pa.RecordBatch.from_pydict(cols, schema=_REPORTS_ARROW())
+        return pa.RecordBatch.from_pydict(cols, schema=_reports_schema())
 
 
-def _REPORTS_ARROW() -> pa.Schema:
+def _reports_schema() -> pa.Schema:
     import pyarrow as pa
 
     return pa.schema(
