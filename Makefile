@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
 .PHONY: demo test lint typecheck docs docs-check docs-site fuzz fuzz-short fuzz-atheris slow bench \
-  clean chromium browser screenshot
+  clean chromium browser screenshot java spark-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $@
 
 $(TEST_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test,hypothesis,x12,fhir,docs]'
+	$(BIN)/python -m pip install --quiet -e '.[test,hypothesis,x12,fhir,docs,spark]'
 	touch $@ $(STAMP)
 
 demo: $(STAMP)
@@ -31,7 +31,17 @@ chromium:
 	@[ -x $(CHROMIUM) ] || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } \
 	  || echo "warning: could not install chromium (need root and apt-get); browser tests will skip"
 
-test: $(TEST_STAMP) chromium
+# Spark (the spark extra, tests marked `spark`) needs a Java runtime 17 or 21: found on PATH or in
+# JAVA_HOME, else Debian's openjdk-17-jre-headless is installed (apt-get; CI runs as root).
+JAVA_MAJOR = java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n 1
+java:
+	@major=$$($(JAVA_MAJOR)); \
+	if [ "$$major" = 17 ] || [ "$$major" = 21 ]; then exit 0; fi; \
+	echo "Java 17 or 21 not found (found: $${major:-none}); installing openjdk-17-jre-headless"; \
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	  openjdk-17-jre-headless >/dev/null && java -version
+
+test: $(TEST_STAMP) chromium java
 	$(BIN)/python -m ruff check .
 	$(BIN)/python -m ruff format --check .
 	$(BIN)/python -m mypy src tests/typing
@@ -80,7 +90,7 @@ fuzz-atheris: $(TEST_STAMP)
 	$(BIN)/python fuzz/atheris_adapters.py --make-corpus fuzz/corpus
 	$(BIN)/python fuzz/atheris_adapters.py -atheris_runs=$(ATHERIS_RUNS) fuzz/corpus
 
-slow: $(TEST_STAMP)
+slow: $(TEST_STAMP) java
 	$(BIN)/python -m pytest -q -m slow
 
 browser: $(TEST_STAMP) chromium
@@ -88,6 +98,9 @@ browser: $(TEST_STAMP) chromium
 
 screenshot: $(TEST_STAMP) chromium
 	DSMT_SCREENSHOT=docs/summary.png $(BIN)/python -m pytest -q -m browser tests/test_html.py
+
+spark-test: $(TEST_STAMP) java
+	$(BIN)/python -m pytest -q -m spark
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_check.py

@@ -21,7 +21,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from dsmt_rules.exceptions import ConfigError
 
@@ -257,6 +257,10 @@ class CodeSets:
         if load is None and not self._releases:
             raise ConfigError("no ICD-10-CM release is loaded")
         self._by_date: dict[dt.date, Release] = {}
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its releases and additions (loaded first, when they are loaded on use)."""
+        return (CodeSets, (self.releases, dict(self.additions)))
 
     def _loaded(self) -> None:
         if self._load is not None:

@@ -131,7 +131,7 @@ def _silence_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
 
 
-_EXTRA_OF_MODULE = {"pyx12": "x12", "fhir": "fhir"}
+_EXTRA_OF_MODULE = {"pyx12": "x12", "fhir": "fhir", "pyspark": "spark", "pyarrow": "spark"}
 
 
 def _guarded(command: Callable[_P, int]) -> Callable[_P, int]:
@@ -184,6 +184,8 @@ def settings_from_params(params: Mapping[str, Any]) -> Settings:
         temp_dir=params.get("temp_dir"),
         docs_url=params.get("docs_url"),
         x12_validate=bool(params.get("x12_validate")),
+        engine=params.get("engine") or "default",
+        spark_master=params.get("spark_master"),
     )
     ctx = click.get_current_context(silent=True)
     found = _settings_file_of(ctx)
@@ -398,6 +400,19 @@ CHECK_OPTIONS: list[Callable[[_F], _F]] = [
         help="Validate X12 837 input against the implementation guide with pyx12 (every segment "
         "and element, DS003; needs the x12 extra; about ten times slower than the default "
         "reader, which checks the envelope, counts and HL links).",
+    ),
+    click.option(
+        "--engine",
+        type=click.Choice(["default", "spark"]),
+        default=None,
+        help="Run the checks in this process [default] or on Apache Spark (the same reports; "
+        "needs the spark extra and Java 17 or 21).",
+    ),
+    click.option(
+        "--spark-master",
+        metavar="URL",
+        help="The Spark master for --engine spark, e.g. local[2] [default: spark-submit's, "
+        "else local[*]].",
     ),
     *SETTINGS_FILE_OPTIONS,
 ]

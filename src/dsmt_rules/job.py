@@ -15,7 +15,7 @@ import os
 import shutil
 import stat
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -179,9 +179,10 @@ def run_check(
             if path != STDIN and _same_file(path, target):
                 raise ConfigError(f"{target}: is also an input; choose another --output file")
     profile = load_profile(settings.profile)
+    on_spark = settings.engine == "spark"  # the Spark job reads the inputs itself
     with contextlib.ExitStack() as stack:
         inputs: list[tuple[str, IO[bytes]]] = []
-        for path in paths:
+        for path in () if on_spark else paths:
             if path == STDIN:
                 if any(name == STDIN_NAME for name, _ in inputs):
                     raise ConfigError("'-' (standard input) can be read only once; give it once")
@@ -202,14 +203,21 @@ def run_check(
         sink = stack.enter_context(open_output(target))
         summary = Summary()
         bars = _progress(output.progress, to_terminal, [stream for _, stream in inputs])
-        reports = summary.tally(
-            check_records(
+        origin: Callable[[int], str | None] = batch.file_of
+        if on_spark:
+            from dsmt_rules.spark._cli import spark_reports
+
+            found = stack.enter_context(spark_reports(paths, settings=settings, rules=rules))
+            checked: Iterable[Report] = found
+            origin = found.file_of
+        else:
+            checked = check_records(
                 batch if bars is None else bars.read(batch),
                 rules=rules,
                 memory=settings.batch_memory * 1024 * 1024,
                 temp_dir=settings.temp_dir,
             )
-        )
+        reports = summary.tally(checked)
         if bars is not None:
             reports = bars.reports(reports)
         if output.statistics:
@@ -221,7 +229,7 @@ def run_check(
             fmt,
             reports,
             sink,
-            origin=batch.file_of,
+            origin=origin,
             color=color,
             width=width,
             docs_url=settings.docs_url,

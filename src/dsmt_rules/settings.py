@@ -20,7 +20,7 @@ import typing
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -77,6 +77,11 @@ class Settings:
     ``docs_url`` joined with the documented relative path; None keeps the relative path."""
     x12_validate: bool = False
     """Read X12 837 input with pyx12's full implementation-guide validation (extra ``x12``)."""
+    engine: Literal["default", "spark"] = "default"
+    """``default`` (this process) or ``spark`` (:mod:`dsmt_rules.spark`; the same reports)."""
+    spark_master: str | None = None
+    """The Spark master for ``engine="spark"`` (``local[2]``, ...; None: spark-submit's, else
+    ``local[*]``)."""
 
 
 def build_ruleset(settings: Settings) -> Ruleset:

@@ -59,7 +59,14 @@ from dsmt_rules.models import Claim, IndividualReason, SpecialNeed, Training
 from dsmt_rules.profiles import Profile
 from dsmt_rules.records import Record, failure_of
 
-__all__ = ["DEFAULT_MEMORY", "finish_packed", "prepare_packed", "run"]
+__all__ = [
+    "DEFAULT_MEMORY",
+    "dumps_report",
+    "finish_packed",
+    "loads_report",
+    "prepare_packed",
+    "run",
+]
 
 DEFAULT_MEMORY = 64 * 1024 * 1024
 """How many bytes of prepared records and of reports a batch holds before it spills (each)."""
@@ -269,6 +276,17 @@ def _unpack_report(t: tuple[Any, ...]) -> Report:
         record,
         claim=_unpack_summary(summary),
     )
+
+
+def dumps_report(seq: int, report: Report) -> bytes:
+    """A report (claim summary included) as marshal bytes of plain values, to hold or ship
+    (:func:`loads_report` gives it back)."""
+    return marshal.dumps(_pack_report(seq, report))
+
+
+def loads_report(blob: bytes) -> Report:
+    """The report of :func:`dumps_report` bytes."""
+    return _unpack_report(marshal.loads(blob))
 
 
 _FOLLOW_UP = Training.FOLLOW_UP.value

@@ -123,6 +123,12 @@ class Ruleset:
         """The effective severity of a rule under this profile and selection."""
         return self.severities[code]
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its data (profile, selection, severities, MUE table, code sets); the fused
+        screen is compiled again on load. Spark ships a ruleset to its executors this way."""
+        mue = None if self.mue is None else dict(self.mue)
+        return (_rebuild, (self.profile, mue, self.enabled, dict(self.severities), self.code_sets))
+
     @property
     def uses_ledger(self) -> bool:
         """Whether an enabled rule reads the beneficiary's history (a batch is then grouped)."""
@@ -167,6 +173,17 @@ def _build(
         screen,
         code_sets,
     )
+
+
+def _rebuild(
+    profile: Profile,
+    mue: dict[str, int] | None,
+    enabled: frozenset[str],
+    levels: dict[str, Severity],
+    code_sets: CodeSets,
+) -> Ruleset:
+    table = None if mue is None else MappingProxyType(mue)
+    return _build(profile, table, enabled, levels, code_sets)
 
 
 def _compile(
