@@ -24,6 +24,11 @@ from dsmt_rules.findings import Loc
 from dsmt_rules.models import Claim, ClaimForm
 from dsmt_rules.records import NOT_ON_CLAIMS, Record, StructureProblem, problems_of
 
+_ISA13 = re.compile(r"[0-9]{9}")
+"""An interchange control number as X12 writes it (shown in sources only when it looks like one)."""
+_ST02 = re.compile(r"[0-9A-Za-z]{4,9}")
+"""A transaction set control number as X12 writes it."""
+
 __all__ = ["SUPPORTED_VERSIONS", "read_default"]
 
 SUPPORTED_VERSIONS: Mapping[str, tuple[str, ClaimForm]] = {
@@ -386,9 +391,9 @@ class _Mapper:
 
     def _source(self, w: _Where, clm01: str | None) -> str:
         parts = [self.name]
-        if w.isa13:
+        if w.isa13 and _ISA13.fullmatch(w.isa13):  # a broken ISA may hold anything there
             parts.append(f"ISA13={w.isa13}")
-        if w.st02 and w.seg_pos is not None:
+        if w.st02 and w.seg_pos is not None and _ST02.fullmatch(w.st02):
             parts.append(f"ST02={w.st02}")
         if clm01:
             parts.append(f"CLM01={clm01}")
