@@ -381,6 +381,41 @@ def expected_records(data: bytes) -> tuple[int, bool]:
     return len(lines), True
 
 
+_ECHOED_KEYS = frozenset({"claim_id", "line_id", "session_id", "referral_id"})
+"""Claim document fields the reports may show (ids of claims, lines, sessions and referrals)."""
+
+
+def echoable(data: bytes) -> set[str]:
+    """The values of the input that a report may show as they are: claim, line, session and
+    referral ids (JSON), CLM01 and LX01 (X12). A mutation can move a planted sentinel into one
+    of them (a byte copy that makes a claim id of a street name); that is not a leak."""
+    found: set[str] = set()
+    text = data.decode("utf-8", "replace")
+    for line in [text, *text.splitlines()]:
+        try:
+            value = json.loads(line)
+        except (ValueError, RecursionError):
+            continue
+        stack = [value]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, dict):
+                for k, v in item.items():
+                    if k in _ECHOED_KEYS and isinstance(v, str):
+                        found.add(v)
+                    stack.append(v)
+            elif isinstance(item, list):
+                stack.extend(item)
+    for terminator in ("~", "\n", "\x1c"):
+        for seg in text.split(terminator):
+            seg = seg.strip()
+            for element in ("*", "|", "^"):
+                parts = seg.split(element)
+                if parts[0] in ("CLM", "LX") and len(parts) > 1:
+                    found.add(parts[1])
+    return found
+
+
 @dataclass
 class Outcome:
     status: int
@@ -433,7 +468,8 @@ def check_invariants(data: bytes, work: str, rng: random.Random) -> list[str]:
         problems.append("DS005 reported")
     text = first.output + other.output
     blob = text.decode("utf-8", "replace") + first.stderr + other.stderr
-    leaked = [s for s in SENTINELS if s in blob]
+    allowed = echoable(data)
+    leaked = [s for s in SENTINELS if s in blob and not any(s in v for v in allowed)]
     if leaked:
         problems.append(f"PHI sentinel in the output ({fmt} or jsonl or stderr): {leaked}")
     return problems

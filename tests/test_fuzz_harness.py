@@ -54,13 +54,24 @@ def test_the_oracle_counts_clm_segments_of_an_837() -> None:
 
 
 def test_the_invariants_catch_a_leak(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The PHI check is not vacuous: a claim id that is a sentinel is caught."""
+    """The PHI check is not vacuous: a sentinel in any output is caught, unless the input put it
+    in a field that reports show (a claim id)."""
+    real = harness.run_cli
+
+    def leaky(path: str, fmt: str, out_dir: str) -> harness.Outcome:
+        outcome = real(path, fmt, out_dir)
+        return harness.Outcome(outcome.status, outcome.output, outcome.stderr + harness.STREET)
+
+    monkeypatch.setattr(harness, "run_cli", leaky)
     doc = harness._json_seeds()[0]
-    doc["claim_id"] = harness.BENEFICIARY
-    problems = harness.check_invariants(
-        harness._dumps(doc).encode() + b"\n", str(tmp_path), random.Random(0)
-    )
-    assert any("PHI sentinel" in p for p in problems)
+    data = harness._dumps(doc).encode() + b"\n"
+    problems = harness.check_invariants(data, str(tmp_path), random.Random(0))
+    assert len(problems) == 1
+    assert problems[0].startswith("PHI sentinel in the output")
+    assert problems[0].endswith("['ZZPHISTREET']")
+    doc["claim_id"] = harness.STREET  # the input made it a claim id: reports show claim ids
+    data = harness._dumps(doc).encode() + b"\n"
+    assert harness.check_invariants(data, str(tmp_path), random.Random(0)) == []
 
 
 def test_a_short_run_finds_no_failure(tmp_path: Path) -> None:
