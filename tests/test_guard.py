@@ -9,6 +9,7 @@ import json
 import logging
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -222,9 +223,9 @@ def test_a_defect_on_one_record_exits_3_with_one_line_and_the_reports_of_all(
     assert SENTINEL not in out + err
 
 
-def test_a_defect_of_the_command_exits_3_with_one_line(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def broken_writer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A claims file, and the report writer made to raise with PHI in its message."""
     from dsmt_rules import job
 
     def broken(*args: Any, **kwargs: Any) -> Any:
@@ -233,7 +234,16 @@ def test_a_defect_of_the_command_exits_3_with_one_line(
     monkeypatch.setattr(job, "write_reports", broken)
     path = tmp_path / "c.jsonl"
     path.write_bytes(_jsonl(_doc("C-1")))
-    code, out, err = _run(["check", str(path)], capsys)
+    yield path
+    logger = logging.getLogger("dsmt_rules")  # --debug's handler
+    logger.handlers.clear()
+    logger.setLevel(logging.NOTSET)
+
+
+def test_a_defect_of_the_command_exits_3_with_one_line(
+    broken_writer: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = _run(["check", str(broken_writer)], capsys)
     assert code == EXIT_INTERNAL
     assert err.count("\n") == 1
     assert err.startswith("dsmt-rules: internal error (ValueError):")
@@ -241,22 +251,9 @@ def test_a_defect_of_the_command_exits_3_with_one_line(
 
 
 def test_debug_prints_the_frames_of_a_command_defect_never_its_message(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    broken_writer: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from dsmt_rules import job
-
-    def broken(*args: Any, **kwargs: Any) -> Any:
-        raise ValueError(SENTINEL)
-
-    monkeypatch.setattr(job, "write_reports", broken)
-    path = tmp_path / "c.jsonl"
-    path.write_bytes(_jsonl(_doc("C-1")))
-    try:
-        code, _out, err = _run(["check", "--debug", str(path)], capsys)
-    finally:
-        logger = logging.getLogger("dsmt_rules")
-        logger.handlers.clear()
-        logger.setLevel(logging.NOTSET)
+    code, _out, err = _run(["check", "--debug", str(broken_writer)], capsys)
     assert code == EXIT_INTERNAL
     assert "in broken" in err  # the frame of the function that raised
     assert "raise ValueError(SENTINEL)" in err  # its source line, not the value

@@ -235,24 +235,7 @@ def _prepare(
         raise _Failed
     source = record.source
     if claim is None:
-        findings: list[Finding] = []
-        if record.problems or not record.structure:
-            findings.extend(invalid_document_findings(record.position, record.problems, source))
-        if record.structure:
-            findings.extend(_structure_findings(record.structure, rules))
-            findings.sort(key=_by_code)
-        return Prepared(
-            seq,
-            record.position,
-            record.claim_id,
-            None,
-            tuple(findings),
-            None,
-            False,
-            source,
-            record.sources,
-            frozenset(),
-        )
+        return _not_a_claim(record, seq, rules, [])
     unknown = record.unknown
     if unknown:
         taken = rules.unknown(unknown)
@@ -269,18 +252,51 @@ def _prepare(
         if facts and rules.ledger_rules
         else None
     )
+    return _prepared(record, seq, claim, findings, kept, dsmt, summary_of(claim, rules))
+
+
+def _not_a_claim(record: Record, seq: int, rules: Ruleset, findings: list[Finding]) -> Prepared:
+    """A record without a claim: DS001 for its problems (or for nothing else to report), DS003
+    for its structure, after ``findings`` (DS005), in code order."""
+    if record.problems or not (record.structure or findings):
+        findings.extend(invalid_document_findings(record.position, record.problems, record.source))
+    if record.structure:
+        findings.extend(_structure_findings(record.structure, rules))
+    findings.sort(key=_by_code)
+    return Prepared(
+        seq,
+        record.position,
+        record.claim_id,
+        None,
+        tuple(findings),
+        None,
+        False,
+        record.source,
+        record.sources,
+    )
+
+
+def _prepared(
+    record: Record,
+    seq: int,
+    claim: Claim,
+    findings: list[Finding],
+    facts: ClaimFacts | None,
+    dsmt: bool,
+    summary: ClaimSummary | None,
+) -> Prepared:
     return Prepared(
         seq,
         record.position,
         claim.claim_id,
         claim.beneficiary_id,
         tuple(findings),
-        kept,
+        facts,
         dsmt,
-        source,
+        record.source,
         record.sources,
-        unknown,
-        summary_of(claim, rules),
+        record.unknown,
+        summary,
     )
 
 
@@ -302,22 +318,7 @@ def _prepare_guarded(
     if record.failure is not None:
         findings.append(internal_finding(record.failure, source))
     if claim is None:
-        if record.problems:
-            findings.extend(invalid_document_findings(record.position, record.problems, source))
-        if record.structure:
-            findings.extend(_structure_findings(record.structure, rules))
-        findings.sort(key=_by_code)
-        return Prepared(
-            seq,
-            record.position,
-            record.claim_id,
-            None,
-            tuple(findings),
-            None,
-            False,
-            source,
-            record.sources,
-        )
+        return _not_a_claim(record, seq, rules, findings)
     dsmt_codes = rules.profile.dsmt_codes
     dsmt = any(line.hcpcs in dsmt_codes for line in claim.lines)
     unknown = record.unknown
@@ -352,19 +353,7 @@ def _prepare_guarded(
     except Exception as exc:  # the guard
         findings.append(_internal("the claim summary", exc, source))
     findings.sort(key=_by_code)
-    return Prepared(
-        seq,
-        record.position,
-        claim.claim_id,
-        claim.beneficiary_id,
-        tuple(findings),
-        kept,
-        dsmt,
-        source,
-        record.sources,
-        unknown,
-        summary,
-    )
+    return _prepared(record, seq, claim, findings, kept, dsmt, summary)
 
 
 def _ledger_findings(
