@@ -850,3 +850,39 @@ def test_no_progress_bar_unless_asked_or_on_a_terminal(
     path = _write(tmp_path, "claims.jsonl", CLEAN)
     assert _run(capsys, "check", path)[2] == ""  # stderr is not a terminal under pytest
     assert _run(capsys, "check", path, "--no-progress")[2] == ""
+
+
+@pytest.mark.parametrize(
+    ("source", "reference"),
+    [
+        ("x12/dsmt-837p.837", "x12/dsmt-reference.jsonl"),
+        ("x12/dsmt-837i.837", "x12/dsmt-reference.jsonl"),
+        ("fhir/dsmt-bundle.json", "fhir/dsmt-reference.jsonl"),
+    ],
+)
+def test_read_prints_documents_that_check_to_the_same_findings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], source: str, reference: str
+) -> None:
+    """`dsmt-rules read` output checks to the findings the input gives (but input positions)."""
+    if source.startswith("fhir"):
+        pytest.importorskip("fhir.resources")
+    fixtures = ROOT / "tests" / "fixtures"
+    src, ref = str(fixtures / source), str(fixtures / reference)
+    status, documents, _ = _run(capsys, "read", src, "--reference", ref, "--isolated")
+    assert status == 0
+    path = tmp_path / "read.jsonl"
+    path.write_text(documents)
+    _, direct, _ = _run(capsys, "check", src, "--reference", ref, "--isolated")
+    _, again, _ = _run(capsys, "check", str(path), "--isolated")
+
+    def findings(out: str) -> list[tuple[str | None, list[tuple[str, str]]]]:
+        reports = [json.loads(line) for line in out.splitlines()]
+        return [
+            (r["claim_id"], [(f["code"], f["message"]) for f in r["findings"]])
+            for r in reports
+            if not any(f["code"] in ("DS001", "DS003") for f in r["findings"])
+        ]
+
+    expected = findings(direct)
+    assert len(expected) == len(documents.splitlines()) > 0
+    assert findings(again) == expected

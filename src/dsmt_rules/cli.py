@@ -1,7 +1,8 @@
 """The ``dsmt-rules`` command (also ``python -m dsmt_rules``).
 
 ``check`` scrubs claim files and writes one report per input record; ``rules`` lists the catalog;
-``explain CODE`` prints a rule's documentation; ``schema`` prints the JSON Schema of the claim
+``read`` prints the claim documents an input yields; ``explain CODE`` prints a rule's
+documentation; ``schema`` prints the JSON Schema of the claim
 document. Exit status: 0 when no claim is rejected, 1 when at least one is (or is held for review,
 with ``--fail-on warning``), 2 on a usage, configuration or I/O error, 3 when dsmt-rules itself
 failed (a defect: an internal-error finding, DS005, on a record, or a failure of the command), 141
@@ -648,6 +649,29 @@ def fix_command(
         return EXIT_REJECTED if result.changed else EXIT_OK
     rejected = any(r.status is Status.REJECT for r in result.reports)
     return EXIT_REJECTED if rejected else EXIT_OK
+
+
+@cli.command("read")
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@_check_options
+@click.option("--output", "-o", metavar="FILE", help="Write the documents to FILE, not stdout.")
+@_guarded
+def read_command(paths: tuple[str, ...], output: str | None, **params: Any) -> int:
+    """Print the claim documents PATH... yields, as JSON Lines (reference data applied).
+
+    What dsmt-rules reads from an 837, a FHIR Bundle or JSON: one claim document per record that
+    holds a claim, in input order. Checking the output gives the same findings as checking the
+    input (but the input positions, and DS003 for the 837's structure). Records that hold no
+    claim are counted on stderr; `dsmt-rules check` reports them.
+    """
+    from dsmt_rules.job import run_read
+
+    counts = run_read(paths, settings=settings_from_params(params), output=output)
+    if counts.unread:
+        _warn(f"{counts.unread} record(s) hold no claim and were not written (check reports them)")
+    if not counts.claims and not counts.unread:
+        _warn("the input holds no records")
+    return EXIT_OK
 
 
 def _emit(text: str) -> None:

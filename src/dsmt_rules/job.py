@@ -36,7 +36,7 @@ from dsmt_rules.reporters import (
 )
 from dsmt_rules.settings import Settings
 
-__all__ = ["STDIN", "STDIN_NAME", "Output", "run_check"]
+__all__ = ["STDIN", "STDIN_NAME", "Output", "ReadCounts", "run_check", "run_read"]
 
 STDIN = "-"
 STDIN_NAME = "<stdin>"
@@ -169,6 +169,54 @@ def _progress(
     return _Progress(streams) if show else None
 
 
+def _open_inputs(paths: Sequence[str], stack: contextlib.ExitStack) -> list[tuple[str, IO[bytes]]]:
+    """(display name, stream) of each path, ``-`` standard input (once), closed with ``stack``."""
+    inputs: list[tuple[str, IO[bytes]]] = []
+    for path in paths:
+        if path == STDIN:
+            if any(name == STDIN_NAME for name, _ in inputs):
+                raise ConfigError("'-' (standard input) can be read only once; give it once")
+            inputs.append((STDIN_NAME, sys.stdin.buffer))
+        else:
+            inputs.append((path, adapters.open_input(path, stack)))
+    return inputs
+
+
+@dataclass(frozen=True, slots=True)
+class ReadCounts:
+    """What :func:`run_read` wrote: claim documents, and records that hold no claim."""
+
+    claims: int
+    unread: int
+
+
+def run_read(paths: Sequence[str], *, settings: Settings, output: str | None) -> ReadCounts:
+    """Write the claim documents the inputs yield as JSON Lines (reference data applied), one per
+    record that holds a claim, in input order: what dsmt-rules reads from an 837 or a FHIR
+    Bundle. A record without a claim (DS001, DS003) is counted, not written."""
+    import json
+
+    profile = load_profile(settings.profile)
+    claims = unread = 0
+    with contextlib.ExitStack() as stack:
+        batch = adapters.open_batch(
+            _open_inputs(paths, stack),
+            reference=settings.reference,
+            individual_code=profile.individual_code,
+            group_code=profile.group_code,
+            x12_validate=settings.x12_validate,
+        )
+        sink = stack.enter_context(open_output(output))
+        for record in batch:
+            if record.claim is None:
+                unread += 1
+                continue
+            document = record.claim.model_dump(mode="json")
+            sink.write(json.dumps(document, ensure_ascii=False) + "\n")
+            claims += 1
+    return ReadCounts(claims, unread)
+
+
 def run_check(
     paths: Sequence[str], *, settings: Settings, rules: Ruleset, output: Output
 ) -> Summary:
@@ -181,14 +229,7 @@ def run_check(
     profile = load_profile(settings.profile)
     on_spark = settings.engine == "spark"  # the Spark job reads the inputs itself
     with contextlib.ExitStack() as stack:
-        inputs: list[tuple[str, IO[bytes]]] = []
-        for path in () if on_spark else paths:
-            if path == STDIN:
-                if any(name == STDIN_NAME for name, _ in inputs):
-                    raise ConfigError("'-' (standard input) can be read only once; give it once")
-                inputs.append((STDIN_NAME, sys.stdin.buffer))
-            else:
-                inputs.append((path, adapters.open_input(path, stack)))
+        inputs = _open_inputs(() if on_spark else paths, stack)
         batch = adapters.open_batch(
             inputs,
             reference=settings.reference,
