@@ -15,6 +15,7 @@ id, the HL level code and the entity identifier of NM1, as pyx12's loop maps nam
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Iterator
 from typing import IO
 
@@ -115,8 +116,13 @@ class Scanner:
             return data.decode("latin-1")
         return data
 
-    def _isa(self, text: str) -> tuple[bool, bool]:
-        """Take the separators from the ISA at the start of ``text``: (found, fixed length)."""
+    def _isa(self, text: str, recover: bool = False) -> tuple[bool, bool]:
+        """Take the separators from the ISA at the start of ``text``: (found, fixed length).
+
+        With ``recover`` (an ISA that opens the input or follows a change of separators), a
+        counted terminator that cannot be one (a letter, a digit, a space or the element
+        separator: the ISA has too many or too few elements) is replaced by :func:`_recover`'s.
+        """
         if len(text) < 4:
             return False, False
         sep = text[3]
@@ -138,6 +144,8 @@ class Scanner:
             and (_next_is(text, 106, "GS") or _separator(text[105], sep))
         ):
             component, terminator = text[104], text[105]  # the fixed positions, as pyx12 reads
+        if recover and not _terminator(terminator, sep):
+            component, terminator = _recover(text, sep, component)
         self.element, self.component, self.terminator = sep, component, terminator
         return True, False
 
@@ -170,7 +178,7 @@ class Scanner:
                         pending = start + more
                         continue
                     eof = True
-                found, fixed = self._isa(start)
+                found, fixed = self._isa(start, recover=True)
                 if found and not fixed:
                     yield Scan.ISA_LENGTH, None
                 pending = start
@@ -229,6 +237,58 @@ def _separator(char: str, terminator: str) -> bool:
     """Whether ``char`` can be the element separator of a later ISA (else that "ISA" is a broken
     segment, not an interchange: a letter, a digit, white space or the terminator in force)."""
     return bool(char) and char != terminator and not char.isalnum() and not char.isspace()
+
+
+def _terminator(char: str, sep: str) -> bool:
+    """Whether ``char`` can be a segment terminator with the element separator ``sep``: a line
+    break or a character that is not a letter, a digit, white space or ``sep``."""
+    return char in _SKIP or _separator(char, sep)
+
+
+_SEG_START = re.compile(r"[A-Z][A-Z0-9]{1,2}")
+_SEARCH = 4096
+"""How far into a broken ISA's input :func:`_recover` looks for the segment after it."""
+
+
+def _starts_segment(text: str, at: int, sep: str) -> bool:
+    """Whether a segment (an id, then ``sep``) or the end of the text is at ``at``, after line
+    breaks."""
+    while at < len(text) and text[at] in _SKIP:
+        at += 1
+    if at >= len(text):
+        return True
+    found = _SEG_START.match(text, at)
+    return found is not None and text.startswith(sep, found.end())
+
+
+def _recover(text: str, sep: str, component: str) -> tuple[str, str]:
+    """(component separator, terminator) of a broken ISA at the start of ``text`` whose counted
+    terminator cannot be one: the character at the fixed position 105 when a segment follows it,
+    else the one before the first ``GS``, ``ST`` or ``ISA`` (then ``sep``) after the ISA. A line
+    break there that follows another terminator character (``~`` then a line break) gives that
+    character. Unchanged (so the ISA reads as broken) when neither is found."""
+    at = -1
+    if len(text) > 105 and _terminator(text[105], sep) and _starts_segment(text, 106, sep):
+        at = 105
+    else:
+        pattern = "(?:GS|ST|ISA)" + re.escape(sep)
+        for found in re.finditer(pattern, text[: _SEARCH]):
+            start = found.start()
+            if start > 3 and text[start - 1] in _SKIP or _separator(text[start - 1], sep):
+                at = start - 1
+                break
+    if at < 0:
+        return component, text[105] if len(text) > 105 else ""
+    while at > 4 and text[at] in _SKIP and text[at - 1] in _SKIP:
+        at -= 1
+    if text[at] in _SKIP and _separator(text[at - 1], sep) and text[at - 2] != sep:
+        at -= 1  # "~" then a line break: the line break is skipped between segments
+    terminator = text[at]
+    if text[at - 2] == sep and _separator(text[at - 1], terminator) and text[at - 1] != sep:
+        component = text[at - 1]  # ISA16, the one character before the terminator
+    elif not _separator(component, terminator) or component == sep:
+        component = ":"
+    return component, terminator
 
 
 _ISA_FIELDS = (
