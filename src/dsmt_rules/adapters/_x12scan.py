@@ -121,7 +121,8 @@ class Scanner:
 
         With ``recover`` (an ISA that opens the input or follows a change of separators), a
         counted terminator that cannot be one (a letter, a digit, a space or the element
-        separator: the ISA has too many or too few elements) is replaced by :func:`_recover`'s.
+        separator, or no segment after it: the ISA has too many or too few elements) is replaced
+        by :func:`_recover`'s.
         """
         if len(text) < 4:
             return False, False
@@ -137,15 +138,16 @@ class Scanner:
                 return False, False
         if at + 2 >= len(text):
             return False, False
-        component, terminator = text[at + 1], text[at + 2]
+        end = at + 2
         if (
             len(text) > 108
             and not _next_is(text, at + 3, "GS")
             and (_next_is(text, 106, "GS") or _separator(text[105], sep))
         ):
-            component, terminator = text[104], text[105]  # the fixed positions, as pyx12 reads
-        if recover and not _terminator(terminator, sep):
-            component, terminator = _recover(text, sep, component)
+            end = 105  # the fixed positions, as pyx12 reads
+        component, terminator = text[end - 1], text[end]
+        if recover and not (_terminator(terminator, sep) and _starts_segment(text, end + 1, sep)):
+            component, terminator = _recover(text, sep, component, terminator)
         self.element, self.component, self.terminator = sep, component, terminator
         return True, False
 
@@ -246,6 +248,8 @@ def _terminator(char: str, sep: str) -> bool:
 
 
 _SEG_START = re.compile(r"[A-Z][A-Z0-9]{1,2}")
+_NEXT_IDS = ("ISA", "GS", "ST", "BHT", "NM1", "HL", "CLM", "SE", "GE", "IEA")
+"""Segment ids :func:`_recover` looks for after a broken ISA (the segment that follows it)."""
 _SEARCH = 4096
 """How far into a broken ISA's input :func:`_recover` looks for the segment after it."""
 
@@ -255,34 +259,53 @@ def _starts_segment(text: str, at: int, sep: str) -> bool:
     breaks."""
     while at < len(text) and text[at] in _SKIP:
         at += 1
-    if at >= len(text):
+    if at >= min(len(text), _SEARCH):
         return True
     found = _SEG_START.match(text, at)
     return found is not None and text.startswith(sep, found.end())
 
 
-def _recover(text: str, sep: str, component: str) -> tuple[str, str]:
-    """(component separator, terminator) of a broken ISA at the start of ``text`` whose counted
-    terminator cannot be one: the character at the fixed position 105 when a segment follows it,
-    else the one before the first ``GS``, ``ST`` or ``ISA`` (then ``sep``) after the ISA. A line
-    break there that follows another terminator character (``~`` then a line break) gives that
-    character. Unchanged (so the ISA reads as broken) when neither is found."""
-    at = -1
-    if len(text) > 105 and _terminator(text[105], sep) and _starts_segment(text, 106, sep):
-        at = 105
-    else:
-        pattern = "(?:GS|ST|ISA)" + re.escape(sep)
-        for found in re.finditer(pattern, text[: _SEARCH]):
-            start = found.start()
-            if start > 3 and text[start - 1] in _SKIP or _separator(text[start - 1], sep):
-                at = start - 1
-                break
-    if at < 0:
-        return component, text[105] if len(text) > 105 else ""
+def _ends_segments(text: str, at: int, sep: str) -> bool:
+    """Whether the character at ``at`` ends a segment: a segment starts after it, and after its
+    next occurrence too (one segment further on)."""
+    if not _starts_segment(text, at + 1, sep):
+        return False
+    after = text.find(text[at], at + 1, _SEARCH)
+    return after < 0 or _starts_segment(text, after + 1, sep)
+
+
+def _terminator_at(text: str, at: int, sep: str) -> int:
+    """Where the terminator is when the segment after it starts at ``at + 1``: at ``at``, or
+    before the line breaks there when they follow a terminator character (``~`` then CRLF; not
+    ISA16, one character after ``sep``)."""
     while at > 4 and text[at] in _SKIP and text[at - 1] in _SKIP:
         at -= 1
     if text[at] in _SKIP and _separator(text[at - 1], sep) and text[at - 2] != sep:
-        at -= 1  # "~" then a line break: the line break is skipped between segments
+        at -= 1
+    return at
+
+
+def _recover(text: str, sep: str, component: str, terminator: str) -> tuple[str, str]:
+    """(component separator, terminator) of a broken ISA at the start of ``text`` whose counted
+    ``terminator`` cannot be one: the character at the fixed position 105 when segments follow
+    it, else the one before the first segment id (``GS``, ``ST``...) after the ISA that segments
+    follow. Unchanged (the ISA reads as broken) when neither is found."""
+    at = -1
+    if len(text) > 105 and _terminator(text[105], sep):
+        fixed = _terminator_at(text, 105, sep)
+        if _ends_segments(text, fixed, sep):
+            at = fixed
+    if at < 0:
+        ids = re.compile("(?:" + "|".join(_NEXT_IDS) + ")" + re.escape(sep))
+        for found in ids.finditer(text, 4, _SEARCH):
+            before = found.start() - 1
+            if _terminator(text[before], sep):
+                candidate = _terminator_at(text, before, sep)
+                if _ends_segments(text, candidate, sep):
+                    at = candidate
+                    break
+    if at < 0:
+        return component, terminator
     terminator = text[at]
     if text[at - 2] == sep and _separator(text[at - 1], terminator) and text[at - 1] != sep:
         component = text[at - 1]  # ISA16, the one character before the terminator
