@@ -5,7 +5,10 @@ elements. The separators come from each ISA (element separator ISA's 4th charact
 separator ISA16, segment terminator the character after it), so a file may hold interchanges with
 different separators. Line breaks after a terminator are skipped. What is odd about the text
 itself (an empty segment, an ISA that is not 106 characters, a last segment with no terminator) is
-told to the caller as a :class:`Scan` kind; judging the envelope is the reader's work.
+told to the caller as a :class:`Scan` kind; judging the envelope is the reader's work. When the
+first ISA is broken (too many or too few elements), its terminator is the character at the fixed
+position 105, or the one before the segment that follows the ISA, so the segments after it are
+still read (a later valid ISA sets its own separators).
 
 :class:`Loops` names the implementation-guide loop (``2000A``, ``2010BA``, ``2300``, ``2420A``...)
 of each segment of an 837P (005010X222A1) or 837I (005010X223A2) transaction set from its segment
@@ -119,7 +122,7 @@ class Scanner:
     def _isa(self, text: str, recover: bool = False) -> tuple[bool, bool]:
         """Take the separators from the ISA at the start of ``text``: (found, fixed length).
 
-        With ``recover`` (an ISA that opens the input or follows a change of separators), a
+        With ``recover`` (an ISA that opens the input, or a later one the scanner restarts at), a
         counted terminator that cannot be one (a letter, a digit, a space or the element
         separator, or no segment after it: the ISA has too many or too few elements) is replaced
         by :func:`_recover`'s.
