@@ -799,3 +799,137 @@ def test_non_ascii_digits_are_not_numbers() -> None:
         "HL01 does not number the hierarchical levels 1, 2, 3 in order",
         "HL02 names a parent level that does not exist",  # HL*2*1: no level 1
     ]
+
+
+# -- a broken first ISA (found by the fuzz harness): every CLM still gets its record --------------
+
+
+def _fixture_clm01s() -> list[str]:
+    """CLM01 of each CLM segment of the 837P fixture, in file order (split by hand, not read)."""
+    segments = P837.read_bytes().split(b"~\n")
+    return [s.split(b"*")[1].decode() for s in segments if s.startswith(b"CLM*")]
+
+
+def _pipes() -> bytes:
+    """The 837P fixture with '|' element separators and a line break as the segment terminator."""
+    return P837.read_bytes().replace(b"~\n", b"\n").replace(b"*", b"|")
+
+
+def _claim_ids(records: list[Record]) -> list[str]:
+    """CLM01 of the records that stand for a CLM (read or not); envelope-only records have none."""
+    return [r.claim_id for r in records if r.claim_id is not None]
+
+
+def _isa_problems(records: list[Record]) -> list[str]:
+    return [p.problem for r in records for p in r.structure if p.segment.startswith("ISA")]
+
+
+def test_isa_with_extra_elements_before_a_valid_isa() -> None:
+    # ISA with 18 elements (two extra) on the first line, then the fixture's valid ISA
+    data = _pipes()
+    isa, _, _rest = data.partition(b"\n")
+    broken = isa.replace(b"|00|", b"|00|          |00|", 1)
+    assert len(broken.split(b"|")) == 19
+    records = _read(broken + b"\n" + data)
+    clm01s = _fixture_clm01s()
+    assert len(clm01s) == 32
+    assert _claim_ids(records) == clm01s
+    assert all(r.claim is not None for r in records if r.claim_id is not None)
+    assert len(records) == 33  # and the broken ISA's own record, first
+    assert records[0].claim_id is None
+    assert _isa_problems(records) == [
+        "an ISA segment does not have 16 elements",
+        "the ISA segment is not the fixed 106 characters X12 requires",
+        "ISA12 is not a known X12 version (00401 or 00501)",
+        "ISA before the IEA that ends this interchange (IEA missing)",
+    ]
+
+
+def test_isa_with_a_changed_element_separator() -> None:
+    # one '|' of the ISA is '}' (15 elements); position 105 is still the terminator, a line
+    # break; the GS after it is gone, so counting separators runs into the ST
+    data = _pipes()
+    at = data.index(b"|ZZ|MEDICAREMAC")
+    gs = data.index(b"\nGS|") + 1
+    broken = data[:at] + b"}" + data[at + 1 : gs] + data[data.index(b"\n", gs) + 1 :]
+    assert broken[105:107] == b"\nS"
+    records = _read(broken)
+    assert _claim_ids(records) == _fixture_clm01s()
+    assert all(r.claim is None for r in records)  # no functional group: none is read
+    assert {p.problem for r in records[:32] for p in r.structure} == {
+        "this claim was not read: it is not inside a transaction set that is read"
+    }
+    assert _isa_problems(records) == [
+        "an ISA segment does not have 16 elements",
+        "the ISA segment is not the fixed 106 characters X12 requires",
+        "ISA12 is not a known X12 version (00401 or 00501)",
+    ]
+    assert len(records) == 33
+
+
+def test_isa_with_a_changed_element_separator_before_its_gs() -> None:
+    data = _pipes()
+    at = data.index(b"|ZZ|MEDICAREMAC")
+    broken = data[:at] + b"}" + data[at + 1 :]
+    records = _read(broken)
+    assert _claim_ids(records) == _fixture_clm01s()
+    assert all(r.claim is not None for r in records[:32])
+    # ISA13 moved one element along: the IEA does not match it (a record of its own)
+    assert [p.problem for p in records[32].structure] == [
+        "IEA02 does not match ISA13 (the control numbers differ)"
+    ]
+    assert len(records) == 33
+    assert _isa_problems(records) == [
+        "an ISA segment does not have 16 elements (reported once, on this first claim of the "
+        "interchange)",
+        "the ISA segment is not the fixed 106 characters X12 requires (reported once, on this "
+        "first claim of the interchange)",
+        "ISA12 is not a known X12 version (00401 or 00501) (reported once, on this first claim of "
+        "the interchange)",
+    ]
+    assert [p.problem for p in records[1].structure] == []
+
+
+def test_truncated_isa_run_into_a_later_segment() -> None:
+    # bytes deleted from inside the ISA to inside the NM1*PR before the first CLM ('~' then CRLF),
+    # then the fixture again: the first interchange's claims are unread, the second's are read
+    data = P837.read_bytes().replace(b"~\n", b"~\r\n")
+    cut = data.index(b"*2*MEDICARE*****PI*00435~")
+    broken = data[:90] + data[cut:]
+    assert broken[105:106] != b"~"
+    records = _read(broken + data)
+    clm01s = _fixture_clm01s()
+    assert _claim_ids(records) == clm01s + clm01s
+    unread = records[:32]
+    assert all(r.claim is None for r in unread)
+    assert {p.problem for r in unread for p in r.structure} == {
+        "this claim was not read: it is not inside a transaction set that is read"
+    }
+    assert all(r.claim is not None for r in records[32:] if r.claim_id is not None)
+    # the envelope's problems, the broken ISA's once, in a record of their own after its claims
+    assert records[32].claim_id is None
+    assert [p.problem for p in records[32].structure] == [
+        "an ISA segment does not have 16 elements",
+        "the ISA segment is not the fixed 106 characters X12 requires",
+        "segment CLM is outside a transaction set (no ST before it); it was skipped",
+        "a GE without a GS before it",
+        "IEA01 counts 1 functional groups; there are 0",
+        "IEA02 does not match ISA13 (the control numbers differ)",
+    ]
+    assert _isa_problems(records) == _isa_problems(records[32:33])
+    assert len(records) == 65
+
+
+@pytest.mark.parametrize("terminator", [b"~", b"~\r\n", b"\n"])
+def test_broken_isa_terminator_is_found_after_the_isa(terminator: bytes) -> None:
+    # an ISA with an extra element and a value cut short: neither counting separators (17
+    # elements) nor position 105 finds the terminator; the segment id after the ISA (GS) does
+    data = P837.read_bytes().replace(b"~\n", terminator)
+    broken = data.replace(b"ISA*00*", b"ISA*00*00*", 1).replace(b"*DSMTSUBMITTER  *", b"*DS*", 1)
+    records = _read(broken)
+    assert _claim_ids(records) == _fixture_clm01s()
+    assert all(r.claim is not None for r in records[:32])
+    assert [p.problem for p in records[32].structure] == [
+        "IEA02 does not match ISA13 (the control numbers differ)"  # ISA13 moved along
+    ]
+    assert len(records) == 33

@@ -5,7 +5,10 @@ elements. The separators come from each ISA (element separator ISA's 4th charact
 separator ISA16, segment terminator the character after it), so a file may hold interchanges with
 different separators. Line breaks after a terminator are skipped. What is odd about the text
 itself (an empty segment, an ISA that is not 106 characters, a last segment with no terminator) is
-told to the caller as a :class:`Scan` kind; judging the envelope is the reader's work.
+told to the caller as a :class:`Scan` kind; judging the envelope is the reader's work. When the
+first ISA is broken (too many or too few elements), its terminator is the character at the fixed
+position 105, or the one before the segment that follows the ISA, so the segments after it are
+still read (a later valid ISA sets its own separators).
 
 :class:`Loops` names the implementation-guide loop (``2000A``, ``2010BA``, ``2300``, ``2420A``...)
 of each segment of an 837P (005010X222A1) or 837I (005010X223A2) transaction set from its segment
@@ -15,6 +18,7 @@ id, the HL level code and the entity identifier of NM1, as pyx12's loop maps nam
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Iterator
 from typing import IO
 
@@ -115,8 +119,14 @@ class Scanner:
             return data.decode("latin-1")
         return data
 
-    def _isa(self, text: str) -> tuple[bool, bool]:
-        """Take the separators from the ISA at the start of ``text``: (found, fixed length)."""
+    def _isa(self, text: str, recover: bool = False) -> tuple[bool, bool]:
+        """Take the separators from the ISA at the start of ``text``: (found, fixed length).
+
+        With ``recover`` (an ISA that opens the input, or a later one the scanner restarts at), a
+        counted terminator that cannot be one (a letter, a digit, a space or the element
+        separator, or no segment after it: the ISA has too many or too few elements) is replaced
+        by :func:`_recover`'s.
+        """
         if len(text) < 4:
             return False, False
         sep = text[3]
@@ -131,13 +141,16 @@ class Scanner:
                 return False, False
         if at + 2 >= len(text):
             return False, False
-        component, terminator = text[at + 1], text[at + 2]
+        end = at + 2
         if (
             len(text) > 108
             and not _next_is(text, at + 3, "GS")
             and (_next_is(text, 106, "GS") or _separator(text[105], sep))
         ):
-            component, terminator = text[104], text[105]  # the fixed positions, as pyx12 reads
+            end = 105  # the fixed positions, as pyx12 reads
+        component, terminator = text[end - 1], text[end]
+        if recover and not (_terminator(terminator, sep) and _starts_segment(text, end + 1, sep)):
+            component, terminator = _recover(text, sep, component, terminator)
         self.element, self.component, self.terminator = sep, component, terminator
         return True, False
 
@@ -170,7 +183,7 @@ class Scanner:
                         pending = start + more
                         continue
                     eof = True
-                found, fixed = self._isa(start)
+                found, fixed = self._isa(start, recover=True)
                 if found and not fixed:
                     yield Scan.ISA_LENGTH, None
                 pending = start
@@ -229,6 +242,79 @@ def _separator(char: str, terminator: str) -> bool:
     """Whether ``char`` can be the element separator of a later ISA (else that "ISA" is a broken
     segment, not an interchange: a letter, a digit, white space or the terminator in force)."""
     return bool(char) and char != terminator and not char.isalnum() and not char.isspace()
+
+
+def _terminator(char: str, sep: str) -> bool:
+    """Whether ``char`` can be a segment terminator with the element separator ``sep``: a line
+    break or a character that is not a letter, a digit, white space or ``sep``."""
+    return char in _SKIP or _separator(char, sep)
+
+
+_SEG_START = re.compile(r"[A-Z][A-Z0-9]{1,2}")
+_NEXT_IDS = ("ISA", "GS", "ST", "BHT", "NM1", "HL", "CLM", "SE", "GE", "IEA")
+"""Segment ids :func:`_recover` looks for after a broken ISA (the segment that follows it)."""
+_SEARCH = 4096
+"""How far into a broken ISA's input :func:`_recover` looks for the segment after it."""
+
+
+def _starts_segment(text: str, at: int, sep: str) -> bool:
+    """Whether a segment (an id, then ``sep``) or the end of the text is at ``at``, after line
+    breaks."""
+    while at < len(text) and text[at] in _SKIP:
+        at += 1
+    if at >= min(len(text), _SEARCH):
+        return True
+    found = _SEG_START.match(text, at)
+    return found is not None and text.startswith(sep, found.end())
+
+
+def _ends_segments(text: str, at: int, sep: str) -> bool:
+    """Whether the character at ``at`` ends a segment: a segment starts after it, and after its
+    next occurrence too (one segment further on)."""
+    if not _starts_segment(text, at + 1, sep):
+        return False
+    after = text.find(text[at], at + 1, _SEARCH)
+    return after < 0 or _starts_segment(text, after + 1, sep)
+
+
+def _terminator_at(text: str, at: int, sep: str) -> int:
+    """Where the terminator is when the segment after it starts at ``at + 1``: at ``at``, or
+    before the line breaks there when they follow a terminator character (``~`` then CRLF; not
+    ISA16, one character after ``sep``)."""
+    while at > 4 and text[at] in _SKIP and text[at - 1] in _SKIP:
+        at -= 1
+    if text[at] in _SKIP and _separator(text[at - 1], sep) and text[at - 2] != sep:
+        at -= 1
+    return at
+
+
+def _recover(text: str, sep: str, component: str, terminator: str) -> tuple[str, str]:
+    """(component separator, terminator) of a broken ISA at the start of ``text`` whose counted
+    ``terminator`` cannot be one: the character at the fixed position 105 when segments follow
+    it, else the one before the first segment id (``GS``, ``ST``...) after the ISA that segments
+    follow. Unchanged (the ISA reads as broken) when neither is found."""
+    at = -1
+    if len(text) > 105 and _terminator(text[105], sep):
+        fixed = _terminator_at(text, 105, sep)
+        if _ends_segments(text, fixed, sep):
+            at = fixed
+    if at < 0:
+        ids = re.compile("(?:" + "|".join(_NEXT_IDS) + ")" + re.escape(sep))
+        for found in ids.finditer(text, 4, _SEARCH):
+            before = found.start() - 1
+            if _terminator(text[before], sep):
+                candidate = _terminator_at(text, before, sep)
+                if _ends_segments(text, candidate, sep):
+                    at = candidate
+                    break
+    if at < 0:
+        return component, terminator
+    terminator = text[at]
+    if text[at - 2] == sep and _separator(text[at - 1], terminator) and text[at - 1] != sep:
+        component = text[at - 1]  # ISA16, the one character before the terminator
+    elif not _separator(component, terminator) or component == sep:
+        component = ":"
+    return component, terminator
 
 
 _ISA_FIELDS = (
