@@ -933,3 +933,16 @@ def test_broken_isa_terminator_is_found_after_the_isa(terminator: bytes) -> None
         "IEA02 does not match ISA13 (the control numbers differ)"  # ISA13 moved along
     ]
     assert len(records) == 33
+
+
+@pytest.mark.parametrize("space", [b"\t", b" ", b"\t\r\n", b" \r\n  "])
+def test_spaces_and_tabs_between_segments_lose_no_claim(space: bytes) -> None:
+    """Whitespace after a terminator holds no data: the segment after it is read (found by the
+    fuzz harness: a tab before CLM skipped the claim)."""
+    data = P837.read_bytes().replace(b"~\nCLM*", b"~" + space + b"CLM*")
+    records = _read(data)
+    assert _claim_ids(records) == _fixture_clm01s()
+    assert all(r.claim is not None for r in records)
+    assert [c.claim.model_dump() for c in records if c.claim] == [
+        c.claim.model_dump() for c in _read(P837) if c.claim
+    ]
