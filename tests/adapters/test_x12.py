@@ -935,7 +935,7 @@ def test_broken_isa_terminator_is_found_after_the_isa(terminator: bytes) -> None
     assert len(records) == 33
 
 
-@pytest.mark.parametrize("space", [b"\t", b" ", b"\t\r\n", b" \r\n  "])
+@pytest.mark.parametrize("space", [b"\t", b" ", b"\t\r\n", b" \r\n  ", b"\x0c\n", b"\x0b"])
 def test_spaces_and_tabs_between_segments_lose_no_claim(space: bytes) -> None:
     """Whitespace after a terminator holds no data: the segment after it is read (found by the
     fuzz harness: a tab before CLM skipped the claim)."""

@@ -25,7 +25,7 @@ from typing import IO
 __all__ = ["Loops", "Scan", "Scanner", "Segment"]
 
 _CHUNK = 1 << 20
-_SKIP = "\r\n\t "
+_SKIP = "\r\n\t \x0b\x0c"
 """Characters skipped between segments: a line break after each terminator is common, and stray
 spaces or tabs there hold no data (an X12 segment id never starts with one)."""
 
