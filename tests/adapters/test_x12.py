@@ -946,3 +946,33 @@ def test_spaces_and_tabs_between_segments_lose_no_claim(space: bytes) -> None:
     assert [c.claim.model_dump() for c in records if c.claim] == [
         c.claim.model_dump() for c in _read(P837) if c.claim
     ]
+
+
+@pytest.mark.parametrize("appended", [b"*X", b"*" + b"X" * 5000])
+@pytest.mark.parametrize("where", ["between", "inside-group"])
+def test_later_isa_with_an_appended_element_keeps_the_separators(
+    appended: bytes, where: str
+) -> None:
+    """A later ISA with an element appended has the element separator at the fixed position of
+    the terminator: it is a broken segment read with the separators in force, not a switch of
+    terminator that loses every CLM after it (found by the fuzz harness)."""
+    data = P837.read_bytes()
+    isa_end = data.index(b"~")
+    broken_isa = data[:isa_end] + appended + b"~\n"
+    if where == "between":
+        data2 = data + broken_isa + data[isa_end + 2 :]
+    else:  # a copy dropped inside the first interchange's functional group
+        gs = data.index(b"\nGS*") + 1
+        after_gs = data.index(b"\n", gs) + 1
+        data2 = data[:after_gs] + broken_isa + data[after_gs:] + data
+    records = _read(data2)
+    clm01s = _fixture_clm01s()
+    assert _claim_ids(records) == clm01s + clm01s
+    assert any(
+        p.startswith("an ISA segment does not have 16 elements") for p in _isa_problems(records)
+    )
+    last = [r for r in records if r.claim_id is not None][32:]
+    assert all(r.claim is not None for r in last)  # the interchange after it is read
+    assert [r.claim.model_dump() for r in last if r.claim] == [
+        r.claim.model_dump() for r in _read(P837) if r.claim
+    ]

@@ -201,6 +201,8 @@ class Scanner:
                 if part.startswith("ISA") and k and _separator(part[3:4], term):
                     head = term.join([part, *parts[k + 1 : k + 3], pending[:256]])
                     found, fixed = self._isa(head)
+                    if found and fixed and not _plausible(head, self.element, self.terminator):
+                        found = False  # its fixed positions give no separators segments follow
                     if found and fixed and (self.terminator != term or self.element != sep):
                         # a later interchange with other separators: split again from its ISA
                         pending = term.join([part, *parts[k + 1 :], pending])
@@ -230,6 +232,14 @@ class Scanner:
         rest = pending.strip(" \t\r\n\x00\x1a")
         if rest:
             yield Scan.UNTERMINATED, Segment(rest.split(self.element), self.component)
+
+
+def _plausible(head: str, sep: str, terminator: str) -> bool:
+    """Whether the separators a later fixed-length ISA at the start of ``head`` gives can be
+    those of an interchange: the terminator is not a letter, a digit, white space or the element
+    separator, and a segment follows it (else the "ISA" is a broken segment, such as one with an
+    element appended, read with the separators in force)."""
+    return _terminator(terminator, sep) and _starts_segment(head, 106, sep)
 
 
 def _next_is(text: str, at: int, seg_id: str) -> bool:
