@@ -184,6 +184,8 @@ class _Transaction:
 
 def _v(seg: Any, ref: str) -> str:
     """An element's value, '' when absent (pyx12 Segment.get_value)."""
+    if type(seg) is Segment:
+        return seg.value(ref)
     value = seg.get_value(ref)
     return value.strip() if isinstance(value, str) else ""
 
@@ -614,6 +616,13 @@ _ENVELOPE = frozenset({"ISA", "GS", "GE", "IEA"})
 _MAPPED = frozenset({"HL", "SE", "CLM", "NM1", "DMG", "LX", "HI", "REF", "DTP", "SV1", "SV2"})
 """The segments :meth:`_Mapper._map` reads; the others only take their place in the loops."""
 _LEVEL_NAME = {"20": "billing provider", "22": "subscriber", "23": "patient"}
+_BODY = frozenset(
+    {"BHT", "NM1", "N3", "N4", "PER", "REF", "HL", "PRV", "SBR", "DMG", "PAT", "CLM", "DTP"}
+    | {"HI", "LX", "SV1", "SV2", "SE", "CL1", "PWK", "AMT", "K3", "NTE", "CR1", "CRC", "HCP"}
+    | {"CAS", "OI", "MOA", "MIA", "LIN", "CTP", "SVD", "LQ", "FRM", "QTY", "MEA", "PS1", "CN1"}
+)
+"""Segment ids of the 837 body, taken by the short path of ``_segment`` inside a transaction set
+(each a well-formed id, none an envelope segment or ST)."""
 
 
 class _ScanReader(_Mapper):
@@ -691,6 +700,9 @@ class _ScanReader(_Mapper):
         self.file_seg += 1
         seg_id = seg.elements[0]
         self.last_id = seg_id
+        if seg_id in _BODY and self.txn is not None and not (self.skip_txn or self.skip_group):
+            self._body(seg, seg_id)  # the usual case: a segment of a transaction set being read
+            return
         if seg_id not in self.ids_ok:
             if not _SEG_ID.fullmatch(seg_id):
                 self._unrecognized(seg)
@@ -723,6 +735,10 @@ class _ScanReader(_Mapper):
             elif seg_id == "CLM":
                 self._unread_claim(seg, "it is not inside a transaction set that is read")
             return
+        self._body(seg, seg_id)
+
+    def _body(self, seg: Segment, seg_id: str) -> None:
+        """A segment inside a transaction set that is read: placed in its loop and mapped."""
         self.seg_pos += 1
         loop = self.loops.place(seg)
         if seg_id not in _MAPPED:

@@ -56,6 +56,11 @@ class Segment:
         elements = self.elements
         return elements[index].strip() if index < len(elements) else ""
 
+    def value(self, ref: str) -> str:
+        """:meth:`get_value` with surrounding spaces removed, ``''`` when absent."""
+        value = self.get_value(ref)
+        return value.strip() if value is not None else ""
+
     def get_value(self, ref: str) -> str | None:
         where = _REFS.get(ref)
         if where is None:
@@ -396,6 +401,10 @@ _LINE_NM1 = {
 }
 
 
+_PLACES = frozenset({"HL", "CLM", "LX", "NM1", "SBR", "LIN", "SVD", "LQ", "ST", "SE", "BHT"})
+"""The segment ids that can open a loop; any other segment stays in the current one."""
+
+
 class Loops:
     """The loop of each segment of one 837 transaction set, segment after segment."""
 
@@ -411,6 +420,8 @@ class Loops:
         """The loop ``seg`` is in (and now the current loop)."""
         seg_id = seg.elements[0]
         loop = self.loop
+        if seg_id not in _PLACES:
+            return loop
         if seg_id == "HL":
             self.level = _HL_LOOPS.get(seg.element(3), "2000B")
             loop = self.level
