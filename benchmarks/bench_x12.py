@@ -1,6 +1,6 @@
 """Benchmark: ``dsmt-rules check`` on an 837P against pyx12's bare walk of the same file, in one run.
 
-Run with ``.venv/bin/python benchmarks/bench_x12.py [--claims 10000,100000] [--repeat 3]`` (needs
+Run with ``.venv/bin/python benchmarks/bench_x12.py [--claims 1000,10000] [--repeat 3]`` (needs
 the x12 extra for the baseline). For each size, an 837P of N claims in one transaction set is
 generated once into ``benchmarks/_data/`` (git-ignored), built from the clean claim CLEAN-P of
 tests/fixtures/x12/dsmt-837p.837 with fresh HL numbers, CLM01 and subscriber ids; its envelope is
@@ -11,6 +11,11 @@ What is timed, each the median of ``--repeat`` runs, all in this run on this mac
 - **baseline**: pyx12's own streaming parse, ``X12ContextReader.iter_segments()`` over every
   segment (tokenizing and walking the implementation guide's loop map; no element validation, no
   mapping), in this process. The least any 837 reader built on pyx12 does.
+- **read+check**: in a process of its own, after a warm-up, ``read_records`` of the 837 through
+  ``check_records`` with every report consumed (the library path a pipeline calls), with its peak
+  RSS; the same for the JSON Lines of the same claims (``jsonl.read_records``); and once more with
+  a batch memory of 4 MiB, to show what the reader itself holds (the batch holds claims waiting
+  for their beneficiary up to ``--batch-memory``, 64 MiB by default, DESIGN.md).
 - **check**: the whole command ``dsmt-rules check FILE --format jsonl -o /dev/null`` in a fresh
   process (start-up, the default X12 reader, every rule, writing the reports), with its peak RSS.
 - **check (JSON Lines)**: the same command on the same claims as JSON Lines (the claim documents
@@ -50,6 +55,26 @@ main(sys.argv[1:])
 elapsed = time.perf_counter() - t0
 print(elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
 """
+
+
+_INPROC = """
+import resource, sys, time
+from dsmt_rules import check_records
+from dsmt_rules.adapters import jsonl, x12
+path, kind, memory = sys.argv[1], sys.argv[2], int(sys.argv[3])
+with open(path, "rb") as f:  # warm: every module a run imports, and the file in the page cache
+    f.read()
+list(check_records(x12.read_records(open(sys.argv[4], "rb"), name="warm")))
+start_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+t0 = time.perf_counter()
+with open(path, "rb") as f:
+    records = x12.read_records(f, name=path) if kind == "x12" else jsonl.read_records(f)
+    n = sum(1 for _ in check_records(records, memory=memory))
+elapsed = time.perf_counter() - t0
+print(elapsed, start_rss, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, n)
+"""
+"""read+check in a process of its own: the reader's records through the engine, reports consumed
+(not written), after a warm-up; prints seconds, peak RSS before and after (KiB), reports."""
 
 
 def _template() -> tuple[list[str], list[str], list[str]]:
@@ -146,6 +171,30 @@ def _cli(path: Path, *options: str) -> tuple[float, int]:
     return wall, int(rss)
 
 
+def _inproc(path: Path, kind: str, memory: int) -> tuple[float, int, int]:
+    """(seconds, peak RSS in KiB, peak RSS before the run) of read+check of ``path``."""
+    warm = generate(10)
+    done = subprocess.run(
+        [sys.executable, "-c", _INPROC, str(path), kind, str(memory), str(warm)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode:
+        raise SystemExit(f"read+check failed ({done.returncode}): {done.stderr[-500:]}")
+    seconds, before, after, _n = done.stdout.split()
+    return float(seconds), int(after), int(before)
+
+
+def _inproc_median(repeat: int, path: Path, kind: str, memory: int) -> tuple[float, int, int]:
+    runs = [_inproc(path, kind, memory) for _ in range(repeat)]
+    return (
+        statistics.median(t for t, _, _ in runs),
+        max(r for _, r, _ in runs),
+        max(b for _, _, b in runs),
+    )
+
+
 def _cli_median(repeat: int, path: Path, *options: str) -> tuple[float, int]:
     runs = [_cli(path, *options) for _ in range(repeat)]
     return statistics.median(t for t, _ in runs), max(r for _, r in runs)
@@ -153,7 +202,7 @@ def _cli_median(repeat: int, path: Path, *options: str) -> tuple[float, int]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--claims", default="10000,100000", help="sizes (10000,100000)")
+    parser.add_argument("--claims", default="1000,10000", help="sizes (1000,10000)")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each step (3)")
     parser.add_argument(
         "--baseline-repeat", type=int, default=None, help="runs of the pyx12 baseline (--repeat)"
@@ -169,19 +218,36 @@ def main(argv: list[str] | None = None) -> int:
         f"medians of {args.repeat} (baseline {base_repeat})"
     )
     rows: dict[int, dict[str, float]] = {}
+    small_memory = 4
     for n in sizes:
         path = generate(n)
         jsonl = as_jsonl(path)
         text = path.read_text(encoding="latin-1")
         print(f"\n{path.name}: {n} claims in one transaction set, {len(text) / 1e6:.1f} MB")
         base = _median(base_repeat, lambda text=text: _baseline(text))  # type: ignore[misc]
+        rc, rss_rc, _ = _inproc_median(args.repeat, path, "x12", 64)
+        rc_jsonl, rss_rc_jsonl, _ = _inproc_median(args.repeat, jsonl, "jsonl", 64)
+        rc_small, rss_small, start_rss = _inproc_median(args.repeat, path, "x12", small_memory)
         check, rss = _cli_median(args.repeat, path)
         from_jsonl, rss_jsonl = _cli_median(args.repeat, jsonl)
-        row = {"base": base, "check": check, "jsonl": from_jsonl, "rss": rss}
+        row = {
+            "base": base,
+            "read_check": rc,
+            "read_check_jsonl": rc_jsonl,
+            "rss_read_check": rss_rc,
+            "rss_read_check_small": rss_small,
+            "rss_start": start_rss,
+            "check": check,
+            "jsonl": from_jsonl,
+            "rss": rss,
+        }
         lines = [
             ("pyx12 bare walk (baseline)", base, None),
-            ("dsmt-rules check FILE.837", check, rss),
-            ("dsmt-rules check FILE.jsonl (same claims)", from_jsonl, rss_jsonl),
+            ("read+check FILE.837 (in process)", rc, rss_rc),
+            ("read+check FILE.jsonl (same claims, in process)", rc_jsonl, rss_rc_jsonl),
+            (f"read+check FILE.837, batch memory {small_memory} MiB", rc_small, rss_small),
+            ("dsmt-rules check FILE.837 (whole command)", check, rss),
+            ("dsmt-rules check FILE.jsonl (whole command)", from_jsonl, rss_jsonl),
         ]
         if not args.no_validate and n == sizes[0]:
             validate, rss_v = _cli(path, "--x12-validate")
@@ -189,23 +255,32 @@ def main(argv: list[str] | None = None) -> int:
             lines.append(("dsmt-rules check FILE.837 --x12-validate (1 run)", validate, rss_v))
         for label, seconds, peak in lines:
             mem = f"  peak RSS {peak / 1024:6.0f} MiB" if peak is not None else ""
-            print(f"  {label:48s} {seconds:8.2f} s {n / seconds:9.0f} claims/s{mem}")
-        print(f"  ratio check / baseline (speed-up over pyx12's walk): {base / check:6.1f}x")
-        print(f"  ratio check 837 / check JSON Lines (cost):            {check / from_jsonl:6.2f}")
+            print(f"  {label:50s} {seconds:8.2f} s {n / seconds:9.0f} claims/s{mem}")
+        print(f"  (peak RSS of the read+check process before the run: {start_rss / 1024:.0f} MiB)")
+        print(f"  speed-up of read+check over pyx12's walk:        {base / rc:6.1f}x")
+        print(f"  speed-up of the whole command over pyx12's walk: {base / check:6.1f}x")
+        print(f"  cost of read+check 837 / JSON Lines:             {rc / rc_jsonl:6.2f}")
+        print(f"  cost of the whole command 837 / JSON Lines:      {check / from_jsonl:6.2f}")
         if "validate" in row:
-            print(f"  ratio --x12-validate / default check (cost):         {validate / check:6.1f}")
+            print(f"  cost of --x12-validate / default command:        {validate / check:6.1f}")
         rows[n] = row
     if len(sizes) > 1:
-        small, large = sizes[0], sizes[-1]
-        per_small = rows[small]["check"] / small
-        per_large = rows[large]["check"] / large
-        base_small = rows[small]["base"] / small
-        base_large = rows[large]["base"] / large
-        print(
-            f"\nlinearity: per-claim time of check at {large} / at {small} = "
-            f"{per_large / per_small:.2f} (pyx12 walk: {base_large / base_small:.2f}); "
-            f"peak RSS ratio {rows[large]['rss'] / rows[small]['rss']:.2f}"
-        )
+        small, large = rows[sizes[0]], rows[sizes[-1]]
+        scale = sizes[-1] / sizes[0]
+
+        def per_claim(key: str) -> float:
+            return large[key] / small[key] / scale
+
+        print(f"\n{sizes[-1]} claims against {sizes[0]}:")
+        print(f"  per-claim time, read+check:          {per_claim('read_check'):.2f}")
+        print(f"  per-claim time, whole command:       {per_claim('check'):.2f}")
+        print(f"  per-claim time, pyx12 walk:          {per_claim('base'):.2f}")
+        for key, label in (
+            ("rss_read_check_small", f"read+check, batch memory {small_memory} MiB"),
+            ("rss_read_check", "read+check, batch memory 64 MiB (default)"),
+            ("rss", "whole command (default)"),
+        ):
+            print(f"  peak RSS ratio, {label + ':':42s} {large[key] / small[key]:.2f}")
     print(json.dumps({str(k): v for k, v in rows.items()}))
     return 0
 
