@@ -188,7 +188,7 @@ def _odd_value(rng: random.Random, depth: int = 0) -> Any:
     if pick == 0:
         return None
     if pick == 1:
-        return rng.choice([0, -1, 1, 2**31, -(2**63), 10**30, 3.5, float("1e308")])
+        return rng.choice([0, -1, 1, 2**31, -(2**63), 10**30, 10**4000, 3.5, float("1e308")])
     if pick == 2:
         return rng.choice([True, False])
     if pick == 3 and depth < 3:
@@ -198,7 +198,20 @@ def _odd_value(rng: random.Random, depth: int = 0) -> Any:
     if pick == 5:
         n = rng.choice([10, 30, 1200, 5000])
         return json.loads("[" * n + "]" * n) if n < 100 else _Deep(n)
+    if pick == 6:
+        return _Raw(rng.choice(["9" * 5000, "-" + "9" * 4301, "1e999", "-1e-999"]))
     return rng.choice(_ODD_STRINGS)
+
+
+class _Raw:
+    """A JSON number ``json`` cannot make (more digits than Python turns into an int, or one out
+    of a float's range): written as raw text."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __str__(self) -> str:
+        return self.text[:80]
 
 
 class _Deep:
@@ -251,6 +264,8 @@ def _dumps(value: Any) -> str:
     """JSON text; a :class:`_Deep` placeholder becomes raw nested brackets."""
     if isinstance(value, _Deep):
         return "[" * value.depth + "]" * value.depth
+    if isinstance(value, _Raw):
+        return value.text
     if isinstance(value, dict):
         return "{" + ", ".join(f"{json.dumps(k)}: {_dumps(v)}" for k, v in value.items()) + "}"
     if isinstance(value, list):
@@ -318,7 +333,11 @@ def mutate_x12(seeds: list[bytes], rng: random.Random) -> bytes:
         elif op == 4:
             parts = segments[i].split(element)
             k = rng.randrange(len(parts))
-            if parts[k] not in SENTINELS:
+            if parts[k] in SENTINELS:
+                pass
+            elif rng.random() < 0.1:  # a number longer than the element (or than Python reads)
+                parts[k] = rng.choice(["9" * 16, "1E+5000", "-1E-5000", "9" * 5000])
+            else:
                 parts[k] = str(_odd_value(rng))[:80].replace(terminator, "")
             segments[i] = element.join(parts)
         elif op == 5:

@@ -7,13 +7,16 @@ structure where the record sits (an X12 837's envelope or loops: the engine repo
 Both name positions and what is wrong, never an input value (an 837 or a FHIR Claim is full of PHI).
 
 :func:`problems_of` is the one translation of a pydantic ``ValidationError`` into problems, shared
-by every adapter and by the loaders of reference data and profiles.
+by every adapter and by the loaders of reference data and profiles; :func:`load_json` is the one
+way an adapter reads JSON text.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
+import sys
 import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -35,6 +38,7 @@ __all__ = [
     "StructureProblem",
     "errors_of",
     "failure_of",
+    "load_json",
     "problems_of",
 ]
 
@@ -151,3 +155,14 @@ def problems_of(exc: ValidationError) -> tuple[Problem, ...]:
             msg = "not a JSON object (a claim document is one object)"
         out.append((loc, msg))
     return tuple(out)
+
+
+def load_json(data: bytes | str) -> object:
+    """``json.loads`` for input: an integer longer than Python reads (``sys.int_info``, 4,300 digits
+    by default) stays as its text, so the one field it is in is invalid (DS001), not the input."""
+    return json.loads(data, parse_int=_int)
+
+
+def _int(text: str) -> int | str:
+    limit = sys.get_int_max_str_digits()
+    return int(text) if not limit or len(text.lstrip("-")) <= limit else text

@@ -312,3 +312,20 @@ def test_cli_checks_the_bundle_with_reference_data(capsys: pytest.CaptureFixture
     assert reports[1]["findings"][0]["source"] == (
         f"{BUNDLE} Bundle.entry[7].resource.item[0].productOrService"
     )
+
+
+def test_an_integer_of_thousands_of_digits_is_ds001_on_its_claim_only() -> None:
+    """``json.loads`` raises ValueError (not JSONDecodeError) on more than 4,300 digits: that
+    ended the input with DS005 and lost every claim of the bundle."""
+    bundle = _bundle()
+    text = json.dumps(bundle)
+    entry = bundle["entry"][6]["resource"]
+    entry["item"][0]["quantity"]["value"] = 123456.25  # a marker, replaced by the huge number
+    marked = json.dumps(bundle).replace("123456.25", "9" * 5000, 1)
+    assert "9" * 5000 in marked
+    records = _read(marked.encode())
+    expected = [(r.position, r.claim_id, r.claim is not None) for r in _read(text.encode())]
+    got = [(r.position, r.claim_id, r.claim is not None) for r in records]
+    assert got[1:] == expected[1:]  # the other claims of the bundle are read as before
+    assert got[0] == (1, "F-CLEAN", False)
+    assert [loc for loc, _ in records[0].problems][:1] == [("lines", 0, "units")]

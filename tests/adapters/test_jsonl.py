@@ -302,3 +302,30 @@ def test_no_input_values_in_messages_of_a_badly_typed_document() -> None:
 
     assert len(report.findings) == 5
     assert secret not in json.dumps(report.to_dict())
+
+
+BIG = "9" * 5000  # more digits than Python turns into an int (sys.get_int_max_str_digits())
+
+
+def test_an_integer_of_thousands_of_digits_is_ds001_at_its_field_in_an_array() -> None:
+    """``json.loads`` raises ValueError on such a number: the whole array was one DS001 ("not
+    UTF-8 text"); now only the document that holds it is invalid, at its field."""
+    good = _doc(claim_id="A").decode()
+    bad = good.replace('"units": 2', f'"units": {BIG}', 1)
+    assert bad != good
+    records = _read(f"[{good}, {bad}, {good}]".encode())
+    assert [(r.position, r.claim_id, r.claim is not None) for r in records] == [
+        (1, "A", True),
+        (2, "A", False),
+        (3, "A", True),
+    ]
+    assert [loc for loc, _ in records[1].problems] == [("lines", 0, "units")]
+
+
+def test_an_integer_of_thousands_of_digits_in_json_lines_keeps_the_claim_id() -> None:
+    bad = _doc(claim_id="A").decode().replace('"units": 2', f'"units": {BIG}', 1)
+    records = _read(bad.encode() + b"\n" + _doc(claim_id="B"))
+    assert [(r.position, r.claim_id, r.claim is not None) for r in records] == [
+        (1, "A", False),
+        (2, "B", True),
+    ]

@@ -976,3 +976,46 @@ def test_later_isa_with_an_appended_element_keeps_the_separators(
     assert [r.claim.model_dump() for r in last if r.claim] == [
         r.claim.model_dump() for r in _read(P837) if r.claim
     ]
+
+
+def test_an_hl01_of_thousands_of_digits_is_misnumbered_not_a_crash() -> None:
+    """Python will not turn more than 4,300 digits into an int: such an HL01 is reported as
+    misnumbered and every claim is read (it ended the input with DS005)."""
+    data = P837.read_bytes().replace(b"HL*3**20*1~", b"HL*" + b"3" * 5000 + b"**20*1~", 1)
+    records = _read(data)
+    assert _claim_ids(records) == _fixture_clm01s()
+    assert all(r.claim is not None for r in records)
+    problems = [p.problem for r in records for p in r.structure]
+    assert "HL01 does not number the hierarchical levels 1, 2, 3 in order" in problems
+
+
+def test_a_diagnosis_pointer_of_thousands_of_digits_is_ds001_at_the_line() -> None:
+    data = P837.read_bytes().replace(b"*UN*2*11**1~", b"*UN*2*11**" + b"1" * 5000 + b"~", 1)
+    records = _read(data)
+    assert _claim_ids(records) == _fixture_clm01s()
+    broken = [r for r in records if r.claim is None]
+    assert len(broken) == 1
+    assert [loc for loc, _ in broken[0].problems] == [("lines", 0, "diagnosis_pointers", 0)]
+
+
+@pytest.mark.parametrize("units", [b"1E+5000", b"9" * 16, b"1E15"])
+def test_a_quantity_of_more_than_15_digits_is_ds001_at_the_line(units: bytes) -> None:
+    """SV104 is R 1/15: a quantity of more digits was read as a Python int of thousands of digits
+    that no message can print (DS005 on every claim of the beneficiary)."""
+    data = P837.read_bytes().replace(b"*UN*2*11**1~", b"*UN*" + units + b"*11**1~", 1)
+    records = _read(data)
+    broken = [r for r in records if r.claim is None]
+    assert len(broken) == 1
+    assert [loc for loc, _ in broken[0].problems] == [("lines", 0, "units")]
+    reference = ReferenceData.load([REFERENCE])
+    reports = list(check_records(reference.apply(r) for r in records))
+    assert len(reports) == 32
+    assert not [r for r in reports if "DS005" in r.codes]
+
+
+def test_a_quantity_of_15_digits_is_a_number() -> None:
+    data = P837.read_bytes().replace(b"*UN*2*11**1~", b"*UN*" + b"9" * 15 + b"*11**1~", 1)
+    records = _read(data)
+    assert all(r.claim is not None for r in records)
+    units = [ln.units for r in records if r.claim for ln in r.claim.lines]
+    assert 10**15 - 1 in units

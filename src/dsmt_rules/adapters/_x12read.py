@@ -207,16 +207,21 @@ def _date(value: str) -> Any:
 
 
 def _quantity(value: str) -> Any:
-    """SV104 / SV205 quantity: whole numbers become ints; anything else stays as read."""
+    """SV104 / SV205 quantity: whole numbers become ints; anything else stays as read (for DS001),
+    a number of more than the 15 digits the element holds (R 1/15) included."""
     try:
         number = Decimal(value)
     except InvalidOperation:
         return value or None
-    if not number.is_finite():
+    if not number.is_finite() or (number and number.adjusted() >= _QUANTITY_DIGITS):
         return value
     if number == number.to_integral_value():
         return int(number)
     return float(number)
+
+
+_QUANTITY_DIGITS = 15
+"""SV104 and SV205 are R 1/15: at most 15 digits."""
 
 
 def _npi(seg: Any) -> str | None:
@@ -612,6 +617,8 @@ def _once(err: _Error, scope: str) -> _Error:
 
 
 _HL_PARENT = {"22": "20", "23": "22"}
+_HL01_DIGITS = 12
+"""HL01 is at most 12 characters (005010X222A1); a longer one is misnumbered, never a number."""
 _ENVELOPE = frozenset({"ISA", "GS", "GE", "IEA"})
 _MAPPED = frozenset({"HL", "SE", "CLM", "NM1", "DMG", "LX", "HI", "REF", "DTP", "SV1", "SV2"})
 """The segments :meth:`_Mapper._map` reads; the others only take their place in the loops."""
@@ -939,7 +946,7 @@ class _ScanReader(_Mapper):
         self.subscribers += level == "22"
         if number != str(self.hl_next):
             self._add_error(_Error(where, _SEG_TEXT["HL1"]))
-        whole = number.isascii() and number.isdigit()
+        whole = number.isascii() and number.isdigit() and len(number) <= _HL01_DIGITS
         self.hl_next = int(number) + 1 if whole else self.hl_next + 1
         if level not in _LEVEL_NAME:
             problem = "HL03 is not a billing provider (20), subscriber (22) or patient (23) level"
@@ -1000,7 +1007,9 @@ class _ScanReader(_Mapper):
 
 
 def _pointer(value: str) -> Any:
-    return int(value) if value.isascii() and value.isdigit() else value
+    """SV107 / SV2 pointer as a number when it is a short run of digits; anything else stays as
+    read, for DS001 (Python will not turn thousands of digits into a number)."""
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else value
 
 
 def _beneficiary(draft: _ClaimDraft) -> str:

@@ -27,7 +27,14 @@ from dsmt_rules._codes import icd10_dotted
 from dsmt_rules.exceptions import AdapterError
 from dsmt_rules.findings import Loc
 from dsmt_rules.models import Claim
-from dsmt_rules.records import NOT_ON_CLAIMS, Problem, Record, failure_of, problems_of
+from dsmt_rules.records import (
+    NOT_ON_CLAIMS,
+    Problem,
+    Record,
+    failure_of,
+    load_json,
+    problems_of,
+)
 
 try:
     from fhir.resources.R4B import get_fhir_model_class
@@ -118,7 +125,7 @@ def read_records(stream: IO[bytes] | IO[str], *, name: str = "-") -> Iterator[Re
         return
     data = data.lstrip("\ufeff")
     try:
-        documents: list[tuple[str, Any]] = [("", json.loads(data))]
+        documents: list[tuple[str, Any]] = [("", load_json(data))]
     except json.JSONDecodeError as exc:
         documents = _ndjson(data, exc)
     except RecursionError:
@@ -139,7 +146,7 @@ def _ndjson(data: str, first: json.JSONDecodeError) -> list[tuple[str, Any]]:
         if not line.strip():
             continue
         try:
-            out.append((f":{lineno}", json.loads(line)))
+            out.append((f":{lineno}", load_json(line)))
         except json.JSONDecodeError as exc:
             out.append((f":{lineno}", _Unreadable(f"not valid JSON: {exc.msg}")))
         except RecursionError:
@@ -291,11 +298,19 @@ def _charge(money: Any) -> str | None:
 
 
 def _units(quantity: Any) -> Any:
+    """Claim.item.quantity.value: a whole number is the line's units; anything else (a fraction,
+    or more digits than an 837's quantity holds, 15) is kept as text, for DS001."""
     value = getattr(quantity, "value", None)
     if isinstance(value, Decimal | int | float):
         number = Decimal(str(value))
+        if number and number.adjusted() >= _UNITS_DIGITS:
+            return str(value)
         return int(number) if number == number.to_integral_value() else float(number)
     return None
+
+
+_UNITS_DIGITS = 15
+"""At most 15 digits, as in an 837 (SV104 and SV205 are R 1/15)."""
 
 
 class _Mapper:

@@ -15,7 +15,7 @@ from typing import IO, Any
 from pydantic import ValidationError
 
 from dsmt_rules.models import Claim
-from dsmt_rules.records import Record, problems_of
+from dsmt_rules.records import Record, load_json, problems_of
 
 __all__ = ["MAX_RECORD_BYTES", "parse_document", "read_records"]
 
@@ -28,7 +28,7 @@ _BUFFER = 1024 * 1024
 def _claim_id_of(data: bytes | str) -> str | None:
     """The claim id of an invalid document, when it is readable (for the report; never PHI)."""
     try:
-        obj = json.loads(data)
+        obj = load_json(data)
     except (ValueError, RecursionError):  # RecursionError: nested too deeply to read
         return None
     if isinstance(obj, dict):
@@ -97,7 +97,7 @@ def _read_array(stream: IO[bytes], max_record_bytes: int) -> Iterator[Record]:
         yield Record(1, None, (((), "JSON array too large; use JSON Lines for big batches"),))
         return
     try:
-        values = json.loads(data)
+        values = load_json(data)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         if isinstance(exc, RecursionError):
             msg = "nested too deeply to read"
