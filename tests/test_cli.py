@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import copy
 import csv
 import io
@@ -461,6 +462,30 @@ def test_gzip_input_of_any_format_is_read(
     status, out, err = _run(capsys, "check", str(path), "--format", "jsonl")
     assert (status, err) == (1, "")
     assert [r["claim_id"] for r in _jsonl(out)] == ["C-OK", "C-ONE"]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32"])
+@pytest.mark.parametrize("fixture", ["x12/dsmt-837p.837", "fhir/dsmt-bundle.json", "jsonl"])
+def test_utf16_and_utf32_input_with_a_byte_order_mark_reads_as_utf8(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], encoding: str, fixture: str
+) -> None:
+    """Windows tools write UTF-16 (PowerShell's ``>``): read as the same text in UTF-8 is, not
+    one "not valid JSON" per line."""
+    if fixture == "jsonl":
+        text = CLEAN + "\n" + GROUP_OF_ONE + "\n"
+    else:
+        text = (Path(__file__).parent / "fixtures" / fixture).read_text(encoding="utf-8")
+    bom = {"utf-16-le": codecs.BOM_UTF16_LE, "utf-16-be": codecs.BOM_UTF16_BE}.get(encoding, b"")
+    utf8, wide = tmp_path / "utf8", tmp_path / "wide"
+    utf8.write_text(text, encoding="utf-8")
+    wide.write_bytes(bom + text.encode(encoding))
+    assert wide.read_bytes()[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+    expected = _run(capsys, "check", str(utf8), "--format", "jsonl")
+    got = _run(capsys, "check", str(wide), "--format", "jsonl")
+    assert got[0] == expected[0]
+    assert got[0] in (0, 1)
+    assert got[1].replace(str(wide), "F") == expected[1].replace(str(utf8), "F")
+    assert len(_jsonl(got[1])) >= 2
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import functools
+import codecs
 import gzip
 import importlib
 import importlib.util
@@ -106,6 +107,40 @@ class _Prefixed(io.RawIOBase):
         return len(data)
 
 
+_UNICODE_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+"""Byte order marks of UTF-32 and UTF-16 (UTF-32 LE first: it starts with UTF-16 LE's)."""
+
+
+class _Transcoded(io.RawIOBase):
+    """A UTF-16 or UTF-32 stream (byte order mark first) as UTF-8, decoded chunk by chunk (a
+    byte that cannot be decoded becomes U+FFFD, for the reader to report)."""
+
+    def __init__(self, stream: IO[bytes], encoding: str) -> None:
+        self._stream = stream
+        self._decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+        self._out = b""
+        self._eof = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._out and not self._eof:
+            chunk = self._stream.read(1 << 16)
+            self._eof = not chunk
+            text = self._decoder.decode(chunk, final=self._eof)
+            self._out = text.encode("utf-8", "surrogatepass")
+        n = min(len(buffer), len(self._out))
+        buffer[:n] = self._out[:n]
+        self._out = self._out[n:]
+        return n
+
+
 def _head(stream: IO[bytes]) -> tuple[bytes, IO[bytes]]:
     """The first bytes of a stream, and a buffered stream that still starts with them."""
     head = b""
@@ -120,6 +155,9 @@ def _head(stream: IO[bytes]) -> tuple[bytes, IO[bytes]]:
 def read_input(stream: IO[bytes], *, name: str, x12_validate: bool = False) -> Iterator[Record]:
     """Every record of one input, read once: the format (and gzip) is detected from its first bytes.
 
+    UTF-8 is read as it is; UTF-16 and UTF-32 with a byte order mark are read as UTF-8, decoded as
+    they stream.
+
     ``name`` is how the input is shown to people (the path as given, or ``<stdin>``). Standard
     input and pipes stream like files: nothing is spooled or read twice. ``x12_validate`` reads an
     X12 837 with pyx12's full implementation-guide validation (extra ``x12``) instead of the
@@ -131,6 +169,10 @@ def read_input(stream: IO[bytes], *, name: str, x12_validate: bool = False) -> I
             head, buffered = _head(cast(IO[bytes], gzip.GzipFile(fileobj=buffered, mode="rb")))
         except _GZIP_ERRORS:
             return iter([Record(1, None, (((), _BAD_GZIP),))])
+    for bom, encoding in _UNICODE_BOMS:
+        if head.startswith(bom):  # Windows tools write UTF-16 (PowerShell's `>`, Notepad)
+            head, buffered = _head(io.BufferedReader(_Transcoded(buffered, encoding), 1 << 16))
+            break
     kind = detect_format(head)
     if kind == "json":
         from dsmt_rules.adapters.jsonl import read_records as read_json
