@@ -911,3 +911,25 @@ def test_read_prints_documents_that_check_to_the_same_findings(
     expected = findings(direct)
     assert len(expected) == len(documents.splitlines()) > 0
     assert findings(again) == expected
+
+
+def test_an_837_with_no_claim_says_so_on_stderr(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fixture = Path(__file__).parent / "fixtures" / "x12" / "dsmt-837p.837"
+    segments = fixture.read_text().split("~\n")
+    kept = [s for s in segments if not s.startswith(("CLM", "LX", "SV1", "DTP", "HI", "REF*9F"))]
+    kept = [f"SE*{len(kept) - 5}*0001" if s.startswith("SE*") else s for s in kept]
+    empty = _write(tmp_path, "empty.837", "~\n".join(kept))
+    claims = _write(tmp_path, "claims.jsonl", CLEAN)
+    status, out, err = _run(capsys, "check", empty, claims, "--format", "jsonl")
+    reports = _jsonl(out)
+    assert [r["claim_id"] for r in reports] == [None, "C-OK"]
+    assert [f["ctx"]["problem"] for f in reports[0]["findings"]] == [
+        "the input holds no claim (no CLM segment)"
+    ]
+    assert status == 1
+    assert err.splitlines() == [
+        f"dsmt-rules: warning: {empty}: the input holds no claim (no CLM segment): nothing in it "
+        "was checked"
+    ]

@@ -39,7 +39,7 @@ import click
 from dsmt_rules import __version__
 from dsmt_rules.exceptions import DsmtRulesError
 from dsmt_rules.findings import Status
-from dsmt_rules.records import failure_of
+from dsmt_rules.records import NO_CLAIM, failure_of
 from dsmt_rules.reporters import FORMATS, Format, open_output
 from dsmt_rules.settings import (
     DEFAULT_BATCH_MEMORY,
@@ -558,6 +558,8 @@ def check(
         click.echo(f"{PROG}: {one_line_summary(summary)}", err=True)
     if not summary.claims:
         _warn("the input holds no records (nothing was checked)")
+    for name in summary.no_claim:
+        _warn(f"{name}: {NO_CLAIM}: nothing in it was checked")
     internal = summary.by_code[INTERNAL_ERROR]
     if internal:
         click.echo(

@@ -24,7 +24,7 @@ from dsmt_rules.engine import Ruleset, check_records
 from dsmt_rules.exceptions import ConfigError
 from dsmt_rules.findings import Report
 from dsmt_rules.profiles import load_profile
-from dsmt_rules.records import Record
+from dsmt_rules.records import NO_CLAIM, Record
 from dsmt_rules.reporters import (
     STDOUT,
     Format,
@@ -217,6 +217,14 @@ def run_read(paths: Sequence[str], *, settings: Settings, output: str | None) ->
     return ReadCounts(claims, unread)
 
 
+def _watch_empty(batch: adapters.Batch, summary: Summary) -> Iterator[Record]:
+    """The batch's records, noting in ``summary`` each X12 input that holds no CLM segment."""
+    for index, record in enumerate(batch):
+        if record.claim is None and any(p.problem == NO_CLAIM for p in record.structure):
+            summary.no_claim.append(batch.file_of(index) or "-")
+        yield record
+
+
 def run_check(
     paths: Sequence[str], *, settings: Settings, rules: Ruleset, output: Output
 ) -> Summary:
@@ -253,7 +261,7 @@ def run_check(
             origin = found.file_of
         else:
             checked = check_records(
-                batch if bars is None else bars.read(batch),
+                _watch_empty(batch, summary) if bars is None else bars.read(batch),
                 rules=rules,
                 memory=settings.batch_memory * 1024 * 1024,
                 temp_dir=settings.temp_dir,

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = [
     "FACTS",
     "NOT_ON_CLAIMS",
+    "NO_CLAIM",
     "Failure",
     "Problem",
     "Record",
@@ -166,3 +167,7 @@ def load_json(data: bytes | str) -> object:
 def _int(text: str) -> int | str:
     limit = sys.get_int_max_str_digits()
     return int(text) if not limit or len(text.lstrip("-")) <= limit else text
+
+
+NO_CLAIM = "the input holds no claim (no CLM segment)"
+"""The structure problem of an X12 input with no CLM segment (the CLI also says so on stderr)."""

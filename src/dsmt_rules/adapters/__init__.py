@@ -13,10 +13,10 @@ Nothing here imports the engine: adapters sit below it.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import errno
 import functools
-import codecs
 import gzip
 import importlib
 import importlib.util

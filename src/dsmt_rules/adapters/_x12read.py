@@ -22,7 +22,7 @@ from dsmt_rules._codes import icd10_dotted
 from dsmt_rules.adapters._x12scan import Loops, Scan, Scanner, Segment
 from dsmt_rules.findings import Loc
 from dsmt_rules.models import Claim, ClaimForm
-from dsmt_rules.records import NOT_ON_CLAIMS, Record, StructureProblem, problems_of
+from dsmt_rules.records import NO_CLAIM, NOT_ON_CLAIMS, Record, StructureProblem, problems_of
 
 _ISA13 = re.compile(r"[0-9]{9}")
 """An interchange control number as X12 writes it (shown in sources only when it looks like one)."""
@@ -997,7 +997,7 @@ class _ScanReader(_Mapper):
         self._end_interchange()
         if self.position == 0:  # nothing read and nothing reported: never silently empty
             where = _Where(None, None, None, "ISA", None, None, 1)
-            problem = "the input holds no claim (no CLM segment)"
+            problem = NO_CLAIM
             if not self.seen_group:
                 problem = (
                     "no claim could be read: no functional group followed the ISA (are the ISA's "

@@ -84,6 +84,8 @@ class Summary:
     claims: int = 0
     by_status: Counter[str] = field(default_factory=Counter)
     by_code: Counter[str] = field(default_factory=Counter)
+    no_claim: list[str] = field(default_factory=list)
+    """The X12 inputs that hold no CLM segment, by name (the CLI says so on stderr)."""
 
     def add(self, report: Report) -> None:
         """Count one report."""
