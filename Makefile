@@ -80,10 +80,12 @@ ATHERIS_RUNS ?= 200000
 
 fuzz: $(TEST_STAMP)
 	$(BIN)/python -m fuzz.harness --inputs $(FUZZ_INPUTS) --seed $(FUZZ_SEED)
+	$(BIN)/python -m fuzz.configs --inputs 20000 --seed $(FUZZ_SEED)
 	DSMT_HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -q -m "slow or not slow" tests/properties
 
 fuzz-short: $(TEST_STAMP)
 	$(BIN)/python -m fuzz.harness --inputs $(FUZZ_SHORT_INPUTS) --seed $(FUZZ_SEED)
+	$(BIN)/python -m fuzz.configs --inputs 500 --seed $(FUZZ_SEED)
 
 fuzz-atheris: $(TEST_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[fuzz]'

@@ -76,3 +76,33 @@ def test_the_invariants_catch_a_leak(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 def test_a_short_run_finds_no_failure(tmp_path: Path) -> None:
     assert harness.run(300, seed=12345, workers=1, failures_dir=str(tmp_path)) == 0
+
+
+def test_the_configuration_fuzzer_finds_nothing_on_a_short_run(tmp_path: Path) -> None:
+    from fuzz import configs
+
+    assert configs.run(60, 1, str(tmp_path)) == 0
+    assert not list(tmp_path.iterdir())
+
+
+def test_the_configuration_fuzzer_catches_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not vacuous: a run that escapes, or exits 2 with more than one line, fails."""
+    from fuzz import configs
+
+    import dsmt_rules.cli
+
+    def broken(args: list[str]) -> int:
+        raise KeyError("boom")
+
+    monkeypatch.setattr(dsmt_rules.cli, "main", broken)
+    rng = random.Random(0)
+    assert configs.check_one("mue", b"x", str(tmp_path), rng) == "exception escaped: KeyError"
+
+    def two_lines(args: list[str]) -> int:
+        print("dsmt-rules: error: one\nand another", file=sys.stderr)
+        return 2
+
+    monkeypatch.setattr(dsmt_rules.cli, "main", two_lines)
+    assert configs.check_one("mue", b"x", str(tmp_path), rng) == "exit 2 with 2 lines on stderr"
