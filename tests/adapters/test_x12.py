@@ -1019,3 +1019,38 @@ def test_a_quantity_of_15_digits_is_a_number() -> None:
     assert all(r.claim is not None for r in records)
     units = [ln.units for r in records if r.claim for ln in r.claim.lines]
     assert 10**15 - 1 in units
+
+
+def _texts(records: list[Record]) -> str:
+    return " ".join(
+        f"{p.segment} {p.problem} {p.source}" for r in records for p in r.structure
+    ) + " ".join(r.source or "" for r in records)
+
+
+def test_a_count_that_is_no_count_is_not_echoed() -> None:
+    """A mangled file can hold anything in GE01 (the fuzz harness put a DMG birth date there):
+    a stated count is shown only when it is a number near the true one."""
+    data = P837.read_bytes().replace(b"GE*1*1~", b"GE*19010203*1~")
+    records = _read(data)
+    assert "19010203" not in _texts(records)
+    assert "GE01 counts (a value that is not a count) transaction sets; there are 1" in [
+        p.problem for r in records for p in r.structure
+    ]
+    near = _read(P837.read_bytes().replace(b"SE*618*0001~", b"SE*600*0001~"))
+    assert "SE01 counts 600 segments; there are 618" in [
+        p.problem.split(" (")[0] for r in near for p in r.structure
+    ]
+
+
+def test_st02_and_st01_that_look_like_phi_are_not_echoed() -> None:
+    data = P837.read_bytes().replace(b"ST*837*0001*", b"ST*837*19010203*")
+    data = data.replace(b"SE*618*0001~", b"SE*618*19010203~")
+    records = _read(data)
+    assert all(r.claim is not None for r in records)
+    assert "19010203" not in _texts(records)
+    assert any("ST02=0001" in (r.source or "") for r in _read(P837))  # a real one is shown
+    other = _read(P837.read_bytes().replace(b"ST*837*0001*", b"ST*9QQ9QQ9QQ97*0001*"))
+    assert "9QQ9QQ9QQ97" not in _texts(other)
+    assert "ST01 (unreadable) is not 837: the transaction set was not read" in [
+        p.problem for r in other for p in r.structure
+    ]

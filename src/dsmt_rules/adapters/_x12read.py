@@ -92,9 +92,32 @@ def _seg_label(seg_id: str | None) -> str:
     return seg_id if seg_id and _SEG_ID.fullmatch(seg_id) else "(unrecognized)"
 
 
-def _code(value: str) -> str:
-    """An envelope code for a message: shown only when it looks like a code."""
-    return value if re.fullmatch(r"[A-Z0-9]{1,12}", value) else "(unreadable)"
+def _control_number(st02: str) -> bool:
+    """Whether ST02 looks like a transaction set control number (4 to 9 letters or digits) and
+    not like a date (CCYYMMDD: a birth date a mangled file moved there is PHI)."""
+    if not _ST02.fullmatch(st02):
+        return False
+    if len(st02) == 8 and st02.isdigit() and st02[:2] in ("18", "19", "20"):
+        try:
+            dt.date(int(st02[:4]), int(st02[4:6]), int(st02[6:]))
+        except ValueError:
+            return True
+        return False
+    return True
+
+
+def _stated(said: str, counted: int) -> str:
+    """A count an envelope trailer states (SE01, GE01, IEA01), for a message: shown only when it
+    is a number near the true count (a mangled file can hold any value there: a birth date, a
+    ZIP code), else ``(a value that is not a count)``."""
+    if said.isascii() and said.isdigit() and len(said) <= 10 and int(said) <= 2 * counted + 10:
+        return said
+    return "(a value that is not a count)"
+
+
+def _set_id(value: str) -> str:
+    """ST01 for a message: a transaction set identifier is three digits (837, 835, 999)."""
+    return value if re.fullmatch(r"[0-9]{3}", value) else "(unreadable)"
 
 
 def _claims(n: int) -> str:
@@ -400,7 +423,7 @@ class _Mapper:
         parts = [self.name]
         if w.isa13 and _ISA13.fullmatch(w.isa13):  # a broken ISA may hold anything there
             parts.append(f"ISA13={w.isa13}")
-        if w.st02 and w.seg_pos is not None and _ST02.fullmatch(w.st02):
+        if w.st02 and w.seg_pos is not None and _control_number(w.st02):
             parts.append(f"ST02={w.st02}")
         if clm01:
             parts.append(f"CLM01={clm01}")
@@ -831,7 +854,7 @@ class _ScanReader(_Mapper):
         said = seg.element(1)
         if said != str(counted):
             name = seg.elements[0]
-            problem = f"{name}01 counts {_code(said)} {what}; there are {counted}"
+            problem = f"{name}01 counts {_stated(said, counted)} {what}; there are {counted}"
             self._add_error(_Error(self._here(name), problem), scope="txn")
 
     def _control(self, seg: Segment, header: str, value: str | None) -> None:
@@ -917,7 +940,7 @@ class _ScanReader(_Mapper):
             return
         self.sets += 1
         if seg.element(1) != "837":
-            problem = f"ST01 {_code(seg.element(1))} is not 837: the transaction set was not read"
+            problem = f"ST01 {_set_id(seg.element(1))} is not 837: the transaction set was not read"
             self._add_error(_Error(self._here("ST"), problem))
             self.skip_txn = True
             return
