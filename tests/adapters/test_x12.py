@@ -1054,3 +1054,25 @@ def test_st02_and_st01_that_look_like_phi_are_not_echoed() -> None:
     assert "ST01 (unreadable) is not 837: the transaction set was not read" in [
         p.problem for r in other for p in r.structure
     ]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        (b"HL*2*1*22*0~\n", b""),  # the first subscriber level is gone
+        (b"HL*1**20*1~\n", b"CLM*X-1*100***11:B:1*Y*A*Y*Y~\nHL*1**20*1~\n"),  # a CLM in the header
+    ],
+)
+def test_x12_validate_gives_a_clm_pyx12_cannot_place_its_record(
+    change: tuple[bytes, bytes],
+) -> None:
+    """With --x12-validate, a CLM pyx12 cannot place was dropped: it now gets a claimless record
+    with DS003, in file order (found by fuzzing the pyx12 path)."""
+    data = P837.read_bytes().replace(*change, 1)
+    clm01s = [s.split(b"*")[1].decode() for s in data.split(b"~\n") if s.startswith(b"CLM*")]
+    records = _read(data, validate=True)
+    assert _claim_ids(records) == clm01s
+    unread = [r for r in records if r.claim is None and r.claim_id is not None]
+    assert [p.problem for r in unread for p in r.structure] == [
+        "this claim was not read: pyx12 could not place it in the 837 structure"
+    ]

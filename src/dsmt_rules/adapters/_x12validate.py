@@ -242,6 +242,8 @@ class _Reader(_Mapper):
             return
         if self.skip == "group":
             errors = self._reader_errors(seg_id, None)
+            if seg_id == "CLM":
+                self._unread_claim(seg, "its functional group is not read")
             if seg_id == "IEA":
                 for err in errors:
                     self._add_error(err, scope="txn")
@@ -260,6 +262,8 @@ class _Reader(_Mapper):
             self._begin_transaction(seg)
         elif self.skip == "txn":
             self.src.pop_errors()
+            if seg_id == "CLM":
+                self._unread_claim(seg, "pyx12 lost its place earlier in the transaction set")
             if seg_id == "SE":
                 self._finish_transaction()
             return
@@ -283,6 +287,8 @@ class _Reader(_Mapper):
         if node is None:  # not placed: pyx12 reported it; the walk goes on from where it was
             for err in self._reader_errors(seg_id, self.node):
                 self._add_error(err)
+            if seg_id == "CLM":
+                self._unread_claim(seg, "pyx12 could not place it in the 837 structure")
             return
         self.node = node
         where = self._where(seg_id, node)
@@ -302,6 +308,20 @@ class _Reader(_Mapper):
             self._end_group()
         elif seg_id == "IEA":
             self._end_interchange()
+
+    def _unread_claim(self, seg: Any, why: str) -> None:
+        """A CLM that is not read still gets its record, in file order: claimless, with DS003."""
+        self._close_claim()
+        clm01 = _v(seg, "CLM01")
+        cid = clm01 if clm01 and len(clm01) <= 64 else None
+        where = _Where(self.isa13, self.gs06, None, "CLM", None, None, self.src.get_cur_line())
+        problem = self._problem(_Error(where, f"this claim was not read: {why}"), cid)
+        txn = self.txn
+        if txn is not None and txn.held is not None:  # the claim before it is reported first
+            held, txn.held = txn.held, None
+            self._emit(txn, held, last=False)
+        self.position += 1
+        self.out.append(Record(self.position, None, (), cid, problem.source, structure=(problem,)))
 
     def _lost(self, where: _Where, exc: Exception) -> None:
         problem = (
