@@ -69,7 +69,7 @@ start_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 t0 = time.perf_counter()
 with open(path, "rb") as f:
     records = x12.read_records(f, name=path) if kind == "x12" else jsonl.read_records(f)
-    n = sum(1 for _ in check_records(records, memory=memory))
+    n = sum(1 for _ in check_records(records, memory=memory * 1024 * 1024))
 elapsed = time.perf_counter() - t0
 print(elapsed, start_rss, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, n)
 """
