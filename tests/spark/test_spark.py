@@ -227,3 +227,18 @@ def test_one_beneficiary_with_many_claims_on_spark(spark: SparkSession, tmp_path
     assert on_spark == default
     codes = {f["code"] for r in _reports(on_spark) for f in r["findings"]}
     assert {"DS401", "DS403"} <= codes  # one group: every cap counted over all its claims
+
+
+def test_utf16_json_lines_on_spark_are_the_default_engines(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    """Spark's text source reads UTF-8: a UTF-16 file goes to the library's reader (which decodes
+    it), as the default engine does, not to the text source."""
+    utf8 = _corpus(tmp_path, 30)
+    wide = tmp_path / "wide.jsonl"
+    wide.write_bytes(utf8.read_bytes().decode("utf-8-sig").encode("utf-16"))
+
+    default, on_spark = _both(tmp_path, wide)
+
+    assert on_spark == default
+    assert on_spark == _check(tmp_path, "utf8.jsonl", utf8, spark=False)  # as its UTF-8 twin

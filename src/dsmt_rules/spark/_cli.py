@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from dsmt_rules.adapters import _GZIP_MAGIC, _head, detect_format
+from dsmt_rules.adapters import _GZIP_MAGIC, _UNICODE_BOMS, _head, detect_format
 from dsmt_rules.engine import Ruleset
 from dsmt_rules.exceptions import ConfigError
 from dsmt_rules.findings import Report
@@ -93,6 +93,8 @@ def _is_json_lines(path: str) -> bool:
     with open(path, "rb") as stream:
         head, buffered = _head(stream)
         if head.startswith(_GZIP_MAGIC) or detect_format(head) != "json":
+            return False
+        if head.startswith(tuple(bom for bom, _ in _UNICODE_BOMS)):  # UTF-16/32: read_input
             return False
         for line in buffered:
             stripped = line.removeprefix(b"\xef\xbb\xbf").strip()
