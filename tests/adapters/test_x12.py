@@ -920,7 +920,7 @@ def test_truncated_isa_run_into_a_later_segment() -> None:
     assert len(records) == 65
 
 
-@pytest.mark.parametrize("terminator", [b"~", b"~\r\n", b"\n"])
+@pytest.mark.parametrize("terminator", [b"~", b"~\r\n", b"\n", b"\x1c", b"\x1d"])
 def test_broken_isa_terminator_is_found_after_the_isa(terminator: bytes) -> None:
     # an ISA with an extra element and a value cut short: neither counting separators (17
     # elements) nor position 105 finds the terminator; the segment id after the ISA (GS) does

@@ -257,7 +257,13 @@ def _next_is(text: str, at: int, seg_id: str) -> bool:
 def _separator(char: str, terminator: str) -> bool:
     """Whether ``char`` can be the element separator of a later ISA (else that "ISA" is a broken
     segment, not an interchange: a letter, a digit, white space or the terminator in force)."""
-    return bool(char) and char != terminator and not char.isalnum() and not char.isspace()
+    return bool(char) and char != terminator and not char.isalnum() and not _blank(char)
+
+
+def _blank(char: str) -> bool:
+    """White space that cannot be a separator. The control characters FS, GS, RS and US
+    (``\x1c``-``\x1f``) count as white space for Python, but X12 files use them as separators."""
+    return char.isspace() and char not in "\x1c\x1d\x1e\x1f"
 
 
 def _terminator(char: str, sep: str) -> bool:
